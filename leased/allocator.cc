@@ -1,0 +1,82 @@
+#include "allocator.h"
+
+namespace vmip {
+
+Allocator::Allocator(const Pool& pool) : pool_(&pool), released_(pool.sets().size()) {
+  for (const auto& set : pool.sets()) cursors_.push_back(Cursor{0, set.ranges.front().start});
+}
+
+void Allocator::MarkTaken(const IpAddress& ip) { taken_.insert(ip); }
+
+void Allocator::MarkReleased(const IpAddress& ip, int64_t released_at) {
+  int set = pool_->SetContaining(ip);
+  if (set < 0 || taken_.count(ip) || released_at_.count(ip)) return;
+  released_at_[ip] = released_at;
+  released_[set].insert({released_at, ip});
+}
+
+bool Allocator::Skippable(const IpAddress& ip) const {
+  return taken_.count(ip) || released_at_.count(ip) || pool_->IsReserved(ip);
+}
+
+void Allocator::MoveToNextRange(int set) {
+  Cursor& c = cursors_[set];
+  const auto& ranges = pool_->sets()[set].ranges;
+  if (++c.range < ranges.size()) c.next = ranges[c.range].start;
+}
+
+// Walks the cursor forward past taken, released and reserved addresses. The cursor
+// only moves forward: every address behind it is taken or in a release queue.
+std::optional<IpAddress> Allocator::NextFresh(int set) {
+  Cursor& c = cursors_[set];
+  const auto& ranges = pool_->sets()[set].ranges;
+  while (c.range < ranges.size()) {
+    const AddressRange& r = ranges[c.range];
+    IpAddress skip_through = c.next;
+    if (const Cidr* ex = pool_->ExclusionCovering(c.next)) {
+      skip_through = ex->Last();
+    } else if (!Skippable(c.next)) {
+      return c.next;
+    }
+    if (r.end.value <= skip_through.value) {
+      MoveToNextRange(set);
+    } else {
+      c.next = skip_through.Plus(1);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<IpAddress> Allocator::Next(int set) {
+  if (auto fresh = NextFresh(set)) return fresh;
+  for (const auto& entry : released_[set])
+    if (!pool_->IsReserved(entry.second)) return entry.second;
+  return std::nullopt;
+}
+
+bool Allocator::IsFree(const IpAddress& ip) const {
+  return pool_->SetContaining(ip) >= 0 && !pool_->IsReserved(ip) && !taken_.count(ip);
+}
+
+void Allocator::Take(const IpAddress& ip) {
+  taken_.insert(ip);
+  auto it = released_at_.find(ip);
+  if (it == released_at_.end()) return;
+  int set = pool_->SetContaining(ip);
+  if (set >= 0) released_[set].erase({it->second, ip});
+  released_at_.erase(it);
+}
+
+void Allocator::Release(const IpAddress& ip, int64_t released_at) {
+  taken_.erase(ip);
+  MarkReleased(ip, released_at);
+}
+
+uint64_t Allocator::Used(int set) const {
+  uint64_t n = 0;
+  for (const auto& ip : taken_)
+    if (pool_->RangeContaining(set, ip)) n++;
+  return n;
+}
+
+}  // namespace vmip

@@ -1,0 +1,61 @@
+// In-memory free sets of one pool, rebuilt from the lease table at start, so that
+// picking an address is O(log n) and never scans the database.
+//
+// Order of preference: addresses never handed out (in range order), then released
+// addresses, oldest release first, so a just-freed address is not given to a new
+// owner while ARP caches still point at the old one.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "ip_address.h"
+#include "pool.h"
+
+namespace vmip {
+
+class Allocator {
+ public:
+  explicit Allocator(const Pool& pool);
+
+  // Loading state from the database.
+  void MarkTaken(const IpAddress& ip);
+  void MarkReleased(const IpAddress& ip, int64_t released_at);
+
+  // The address the next allocation in `set` should get; nullopt when exhausted.
+  // Does not take it: the caller takes it only after its transaction commits.
+  std::optional<IpAddress> Next(int set);
+  // Whether ip may be bound now (in range, not reserved, not taken).
+  bool IsFree(const IpAddress& ip) const;
+  bool IsTaken(const IpAddress& ip) const { return taken_.count(ip) != 0; }
+
+  void Take(const IpAddress& ip);
+  void Release(const IpAddress& ip, int64_t released_at);
+
+  uint64_t Used(int set) const;
+  // Every bound address, including ones outside the current ranges.
+  uint64_t TakenCount() const { return taken_.size(); }
+
+ private:
+  struct Cursor {
+    size_t range = 0;
+    IpAddress next;
+  };
+  using ReleaseQueue = std::set<std::pair<int64_t, IpAddress>>;  // oldest first
+
+  std::optional<IpAddress> NextFresh(int set);
+  void MoveToNextRange(int set);
+  bool Skippable(const IpAddress& ip) const;
+
+  const Pool* pool_;
+  std::set<IpAddress> taken_;
+  std::map<IpAddress, int64_t> released_at_;
+  std::vector<ReleaseQueue> released_;  // one per range set
+  std::vector<Cursor> cursors_;         // one per range set
+};
+
+}  // namespace vmip

@@ -1,0 +1,139 @@
+// vmip-leased: the node daemon. Opens the lease database, replays spooled DELs,
+// then serves the plugin and vmipctl on a unix socket until SIGTERM.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <thread>
+
+#include "decision_log.h"
+#include "grpc_services.h"
+#include "lease_service.h"
+#include "lease_store.h"
+#include "spool_replay.h"
+
+namespace {
+
+struct Options {
+  std::string socket = "/run/vmip/leased.sock";
+  std::string db = "/var/lib/vmip/leases.db";
+  std::string spool_dir = "/var/lib/vmip/spool";
+  std::string node;
+  std::string log_level = "info";
+};
+
+int Fail(const std::string& msg) {
+  fprintf(stderr, "vmip-leased: %s\n", msg.c_str());
+  return 1;
+}
+
+std::string Dirname(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// mkdir -p with mode 0700 for the parts we create.
+bool MakeDirs(const std::string& dir) {
+  if (dir.empty() || dir == "/" || dir == ".") return true;
+  struct stat st;
+  if (stat(dir.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
+  if (!MakeDirs(Dirname(dir))) return false;
+  return mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST;
+}
+
+bool SocketIsLive(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  bool live = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return live;
+}
+
+std::string Hostname() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+// Holds an exclusive lock on "<db>.lock" so two daemons never share a database.
+bool LockDatabase(const std::string& db) {
+  int fd = open((db + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;  // fd stays open for our lifetime
+}
+
+int Serve(const Options& o) {
+  for (const std::string& dir : {Dirname(o.socket), Dirname(o.db), o.spool_dir})
+    if (!MakeDirs(dir)) return Fail("cannot create directory " + dir + ": " + strerror(errno));
+  if (!LockDatabase(o.db)) return Fail("database " + o.db + " is in use by another vmip-leased");
+  auto store = vmip::LeaseStore::Open(o.db);
+  if (!store.ok()) return Fail(store.error().msg);
+  vmip::LeaseService service(store.value().get(), o.node, [] { return int64_t(time(nullptr)); });
+  if (vmip::Error e = service.Load(); e.code) return Fail("cannot load leases: " + e.msg);
+  uint64_t replayed = vmip::ReplaySpool(o.spool_dir, service);
+
+  if (SocketIsLive(o.socket)) return Fail("another daemon is serving " + o.socket);
+  unlink(o.socket.c_str());
+  vmip::CniService cni(&service);
+  vmip::AdminService admin(&service, vmip::DaemonFacts{o.db, replayed});
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + o.socket, grpc::InsecureServerCredentials());
+  builder.RegisterService(&cni);
+  builder.RegisterService(&admin);
+  mode_t old_mask = umask(077);  // the socket is created 0600
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  umask(old_mask);
+  if (!server) return Fail("cannot listen on " + o.socket);
+  chmod(o.socket.c_str(), 0600);
+  vmip::Log(vmip::LogLevel::kInfo, "op=start socket=" + o.socket + " db=" + o.db +
+                                       " node=" + o.node + " schema=" +
+                                       std::to_string(store.value()->schema_version()));
+
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  vmip::Log(vmip::LogLevel::kInfo, std::string("op=stop signal=") + strsignal(sig));
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  unlink(o.socket.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals before gRPC starts threads, so only sigwait sees them.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  Options o;
+  o.node = Hostname();
+  CLI::App app{"vmip-leased: the vmip node daemon. Keeps the lease table of VM and pod\n"
+               "addresses in SQLite and answers the vmip CNI plugin and vmipctl on a unix socket."};
+  app.add_option("--socket", o.socket, "unix socket to serve on (mode 0600)")->capture_default_str();
+  app.add_option("--db", o.db, "SQLite lease database")->capture_default_str();
+  app.add_option("--spool-dir", o.spool_dir, "DEL records spooled by the plugin while the daemon was down")
+      ->capture_default_str();
+  app.add_option("--node-name", o.node, "this node's name (default: the hostname)");
+  app.add_option("--log-level", o.log_level, "debug, info, warn or error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  vmip::LogLevel level;
+  if (!vmip::ParseLogLevel(o.log_level, &level)) return Fail("--log-level: unknown level " + o.log_level);
+  vmip::SetLogLevel(level);
+  return Serve(o);
+}

@@ -1,0 +1,51 @@
+#include "grpc_services.h"
+
+namespace vmip {
+
+grpc::Status CniService::Add(grpc::ServerContext*, const v1::AddRequest* q, v1::AddReply* r) {
+  *r = s_->Add(*q);
+  return grpc::Status::OK;
+}
+
+grpc::Status CniService::Del(grpc::ServerContext*, const v1::DelRequest* q, v1::DelReply* r) {
+  *r = s_->Del(*q);
+  return grpc::Status::OK;
+}
+
+grpc::Status CniService::Check(grpc::ServerContext*, const v1::CheckRequest* q, v1::CheckReply* r) {
+  *r = s_->Check(*q);
+  return grpc::Status::OK;
+}
+
+grpc::Status CniService::Gc(grpc::ServerContext*, const v1::GcRequest* q, v1::GcReply* r) {
+  *r = s_->Gc(*q);
+  return grpc::Status::OK;
+}
+
+grpc::Status CniService::Status(grpc::ServerContext*, const v1::StatusRequest* q,
+                                v1::StatusReply* r) {
+  *r = s_->Status(*q);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListLeases(grpc::ServerContext*, const v1::ListLeasesRequest* q,
+                                      v1::ListLeasesReply* r) {
+  *r = s_->ListLeases(*q);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListPools(grpc::ServerContext*, const v1::ListPoolsRequest*,
+                                     v1::ListPoolsReply* r) {
+  *r = s_->ListPools();
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::Status(grpc::ServerContext*, const v1::DaemonStatusRequest*,
+                                  v1::DaemonStatusReply* r) {
+  *r = s_->DaemonStatus();
+  r->set_db_path(facts_.db_path);
+  r->set_spool_replayed(facts_.spool_replayed);
+  return grpc::Status::OK;
+}
+
+}  // namespace vmip

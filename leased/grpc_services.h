@@ -1,0 +1,45 @@
+// gRPC adapters: they only move messages between the wire and LeaseService.
+// Replies always return grpc::Status::OK; failures travel as Error values.
+#pragma once
+
+#include <string>
+
+#include "lease_service.h"
+#include "vmip.grpc.pb.h"
+
+namespace vmip {
+
+class CniService final : public v1::Cni::Service {
+ public:
+  explicit CniService(LeaseService* s) : s_(s) {}
+  grpc::Status Add(grpc::ServerContext*, const v1::AddRequest* q, v1::AddReply* r) override;
+  grpc::Status Del(grpc::ServerContext*, const v1::DelRequest* q, v1::DelReply* r) override;
+  grpc::Status Check(grpc::ServerContext*, const v1::CheckRequest* q, v1::CheckReply* r) override;
+  grpc::Status Gc(grpc::ServerContext*, const v1::GcRequest* q, v1::GcReply* r) override;
+  grpc::Status Status(grpc::ServerContext*, const v1::StatusRequest* q, v1::StatusReply* r) override;
+
+ private:
+  LeaseService* s_;
+};
+
+struct DaemonFacts {
+  std::string db_path;
+  uint64_t spool_replayed = 0;
+};
+
+class AdminService final : public v1::Admin::Service {
+ public:
+  AdminService(LeaseService* s, DaemonFacts facts) : s_(s), facts_(std::move(facts)) {}
+  grpc::Status ListLeases(grpc::ServerContext*, const v1::ListLeasesRequest* q,
+                          v1::ListLeasesReply* r) override;
+  grpc::Status ListPools(grpc::ServerContext*, const v1::ListPoolsRequest* q,
+                         v1::ListPoolsReply* r) override;
+  grpc::Status Status(grpc::ServerContext*, const v1::DaemonStatusRequest* q,
+                      v1::DaemonStatusReply* r) override;
+
+ private:
+  LeaseService* s_;
+  DaemonFacts facts_;
+};
+
+}  // namespace vmip

@@ -1,0 +1,403 @@
+#include "lease_service.h"
+
+#include <set>
+
+#include "decision_log.h"
+#include "owner.h"
+#include "request_validation.h"
+
+namespace vmip {
+namespace {
+
+template <typename Reply>
+Reply WithError(const Error& e) {
+  Reply r;
+  r.mutable_error()->set_code(e.code);
+  r.mutable_error()->set_msg(e.msg);
+  r.mutable_error()->set_details(e.details);
+  return r;
+}
+
+// Requested addresses, one per range set at most, in range-set order.
+Result<std::vector<IpAddress>> ParseRequested(const Pool& pool,
+                                              const google::protobuf::RepeatedPtrField<std::string>& in) {
+  std::vector<IpAddress> out(pool.sets().size(), IpAddress{});
+  std::vector<bool> seen(pool.sets().size(), false);
+  for (const std::string& text : in) {
+    auto cidr = ParseCidr(text, /*allow_bare=*/true);
+    if (!cidr)
+      return MakeError(kInvalidConfig, "requested IP \"" + text.substr(0, 64) + "\" is not an IP address");
+    int set = pool.SetContaining(cidr->base);
+    if (set < 0)
+      return MakeError(kAddressOutsidePool, "requested IP " + cidr->base.ToString() +
+                                                " is outside the ranges of network " + pool.network() +
+                                                " (" + pool.Describe() + ")");
+    if (pool.IsReserved(cidr->base))
+      return MakeError(kAddressOutsidePool, "requested IP " + cidr->base.ToString() +
+                                                " is a gateway or excluded address of network " +
+                                                pool.network());
+    if (seen[set])
+      return MakeError(kInvalidConfig, "more than one requested IP in range set " + std::to_string(set));
+    seen[set] = true;
+    out[set] = cidr->base;
+  }
+  for (size_t s = 0; s < out.size(); s++)
+    if (!seen[s]) out[s] = IpAddress{};  // value 0 with v6=false marks "none"
+  return out;
+}
+
+bool IsNone(const IpAddress& ip) { return !ip.v6 && ip.value == 0; }
+
+std::string Field(const std::string& key, const std::string& value) {
+  return " " + key + "=" + (value.empty() ? "\"\"" : value);
+}
+
+}  // namespace
+
+LeaseService::LeaseService(LeaseStore* store, std::string node, Clock clock)
+    : store_(store), node_(std::move(node)), clock_(std::move(clock)), started_at_(clock_()) {}
+
+Result<std::unique_ptr<LeaseService::Network>> LeaseService::BuildNetwork(
+    const std::string& name, const v1::PoolConfig& config) {
+  auto pool = Pool::FromConfig(name, config);
+  if (!pool.ok()) return pool.error();
+  auto net = std::make_unique<Network>();
+  net->pool = std::make_unique<Pool>(std::move(pool.value()));
+  net->allocator = std::make_unique<Allocator>(*net->pool);
+  config.SerializeToString(&net->config);
+  Allocator& alloc = *net->allocator;
+  Error e = store_->ForEachAddress(name, [&](const std::string&, const std::string& ip) {
+    if (auto a = ParseIp(ip)) alloc.MarkTaken(*a);
+  });
+  if (e.code) return e;
+  e = store_->ForEachReleased(name, [&](const std::string&, const std::string& ip, int64_t at) {
+    if (auto a = ParseIp(ip)) alloc.MarkReleased(*a, at);
+  });
+  if (e.code) return e;
+  return net;
+}
+
+Error LeaseService::Load() {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto pools = store_->LoadPools();
+  if (!pools.ok()) return pools.error();
+  for (const auto& [name, bytes] : pools.value()) {
+    v1::PoolConfig config;
+    if (!config.ParseFromString(bytes)) return MakeError(kInternal, "stored pool " + name + " is unreadable");
+    auto net = BuildNetwork(name, config);
+    if (!net.ok()) return net.error();
+    networks_[name] = std::move(net.value());
+  }
+  store_->Idle();
+  return Error{};
+}
+
+// The network's pool as this request describes it. A changed config replaces the
+// in-memory pool (the free sets are rebuilt from the database); it is saved with
+// the request's transaction.
+Result<LeaseService::Network*> LeaseService::NetworkFor(const std::string& name,
+                                                         const v1::PoolConfig& config) {
+  auto it = networks_.find(name);
+  std::string bytes;
+  config.SerializeToString(&bytes);
+  if (it != networks_.end() && it->second->config == bytes) return it->second.get();
+  auto net = BuildNetwork(name, config);
+  if (!net.ok()) return net.error();
+  Network* raw = net.value().get();
+  networks_[name] = std::move(net.value());
+  Log(LogLevel::kInfo, "op=pool" + Field("network", name) + Field("ranges", raw->pool->Describe()));
+  return raw;
+}
+
+Error LeaseService::HolderError(const std::string& network, const std::string& ip) {
+  auto holder = store_->FindHolder(network, ip);
+  std::string who = holder ? holder->owner_kind + " " + holder->owner : "another owner";
+  return MakeError(kAddressHeld, "address " + ip + " on network " + network + " is held by " + who);
+}
+
+Result<std::vector<AddressRow>> LeaseService::PickAddresses(Network& net,
+                                                            const std::vector<IpAddress>& requested) {
+  std::vector<AddressRow> out;
+  for (size_t s = 0; s < net.pool->sets().size(); s++) {
+    IpAddress ip = requested[s];
+    if (!IsNone(ip)) {
+      if (net.allocator->IsTaken(ip)) return HolderError(net.pool->network(), ip.ToString());
+    } else {
+      auto next = net.allocator->Next(static_cast<int>(s));
+      if (!next)
+        return MakeError(kPoolExhausted, "no free address in range set " + std::to_string(s) + " (" +
+                                             net.pool->Describe() + ") of network " +
+                                             net.pool->network());
+      ip = *next;
+    }
+    out.push_back(AddressRow{static_cast<int>(s), ip.ToString()});
+  }
+  return out;
+}
+
+// An existing lease is handed out again only if the current config still contains
+// its addresses and the request (if any) names exactly those addresses.
+Error LeaseService::CheckLeaseFits(Network& net, const LeaseRow& lease,
+                                   const std::vector<IpAddress>& requested) {
+  for (const AddressRow& a : lease.addresses) {
+    auto ip = ParseIp(a.ip);
+    if (!ip || a.range_set >= static_cast<int>(net.pool->sets().size()) ||
+        !net.pool->RangeContaining(a.range_set, *ip))
+      return MakeError(kBoundOutsidePool,
+                       lease.owner_kind + " " + lease.owner + " is bound to " + a.ip +
+                           ", which network " + lease.network +
+                           " no longer contains; fix the pool config or release the lease");
+    const IpAddress& want = requested[a.range_set];
+    if (!IsNone(want) && want != *ip)
+      return MakeError(kLeaseMismatch, lease.owner_kind + " " + lease.owner + " is bound to " + a.ip +
+                                           "; requested " + want.ToString() +
+                                           " (release the lease to move it)");
+  }
+  if (lease.addresses.size() != net.pool->sets().size())
+    return MakeError(kBoundOutsidePool, lease.owner_kind + " " + lease.owner + " holds " +
+                                            std::to_string(lease.addresses.size()) +
+                                            " addresses but network " + lease.network + " has " +
+                                            std::to_string(net.pool->sets().size()) + " range sets");
+  return Error{};
+}
+
+Result<int64_t> LeaseService::BindNew(Network& net, const LeaseRow& lease,
+                                      const std::vector<AddressRow>& addrs) {
+  auto id = store_->InsertLease(lease);
+  if (!id.ok()) return id.error();
+  for (const AddressRow& a : addrs) {
+    Error e = store_->InsertAddress(id.value(), lease.network, a);
+    if (!e.code) e = store_->ClearReleased(lease.network, a.ip);
+    if (!e.code)
+      e = store_->AppendEvent(EventRow{lease.created_at, lease.network, "bind",
+                                       lease.owner_kind + ":" + lease.owner, a.ip, "", lease.ifname, node_});
+    if (e.code) return e;
+  }
+  return id;
+}
+
+Error LeaseService::Commit() {
+  Error e = store_->Commit();
+  if (e.code) store_->Rollback();
+  return e;
+}
+
+v1::AddReply LeaseService::ReplyFor(const Network& net, const LeaseRow& lease) const {
+  v1::AddReply reply;
+  for (const AddressRow& a : lease.addresses) {
+    auto ip = ParseIp(a.ip);
+    const AddressRange* r = ip ? net.pool->RangeContaining(a.range_set, *ip) : nullptr;
+    if (!r) continue;  // CheckLeaseFits refused such leases before we get here
+    v1::IpConfig* out = reply.add_ips();
+    out->set_address(a.ip + "/" + std::to_string(r->subnet.prefix));
+    if (r->has_gateway) out->set_gateway(r->gateway.ToString());
+  }
+  *reply.mutable_routes() = net.pool->config().routes();
+  *reply.mutable_dns() = net.pool->config().dns();
+  return reply;
+}
+
+Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
+  const v1::Caller& c = req.caller();
+  Error e = ValidateCaller(c, /*need_netns=*/true);
+  if (e.code) return e;
+  auto net_or = NetworkFor(c.network(), req.pool());
+  if (!net_or.ok()) return net_or.error();
+  Network& net = *net_or.value();
+  auto owner = ResolveOwner(c);
+  if (!owner.ok()) return owner.error();
+  auto requested = ParseRequested(*net.pool, req.requested_ips());
+  if (!requested.ok()) return requested.error();
+  int64_t now = clock_();
+
+  if (e = store_->Begin(); e.code) return e;
+  // ADD-3: the same container + interface again gets the same answer.
+  if (auto att = store_->FindAttachment(c.network(), c.container_id(), c.ifname())) {
+    auto lease = store_->FindLeaseById(att->lease_id);
+    store_->Rollback();
+    if (!lease) return MakeError(kInternal, "attachment without lease");
+    if (e = CheckLeaseFits(net, *lease, requested.value()); e.code) return e;
+    return ReplyFor(net, *lease);
+  }
+  std::vector<AddressRow> fresh;
+  auto lease = store_->FindLease(c.network(), owner.value().KindName(), owner.value().name, c.ifname());
+  if (lease) {
+    e = CheckLeaseFits(net, *lease, requested.value());
+  } else {
+    auto picked = PickAddresses(net, requested.value());
+    if (!picked.ok()) {
+      store_->Rollback();
+      return picked.error();
+    }
+    fresh = picked.value();
+    lease = LeaseRow{0, c.network(), owner.value().KindName(), owner.value().name, "", c.ifname(), now, fresh};
+    auto id = BindNew(net, *lease, fresh);
+    if (id.ok()) lease->id = id.value();
+    else e = id.error();
+  }
+  if (!e.code) e = store_->InsertAttachment(AttachmentRow{c.network(), c.container_id(), c.ifname(),
+                                                          c.netns(), node_, lease->id, now});
+  if (!e.code)
+    e = store_->AppendEvent(EventRow{now, c.network(), "attach", owner.value().KindName() + ":" + owner.value().name,
+                                     lease->addresses.empty() ? "" : lease->addresses[0].ip,
+                                     c.container_id(), c.ifname(), node_});
+  if (!e.code) e = store_->SavePool(c.network(), net.config, now);
+  if (!e.code) e = Commit();
+  if (e.code) {
+    store_->Rollback();
+    return e;
+  }
+  for (const AddressRow& a : fresh) net.allocator->Take(*ParseIp(a.ip));
+  return ReplyFor(net, *lease);
+}
+
+v1::AddReply LeaseService::Add(const v1::AddRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto reply = AddLocked(req);
+  store_->Idle();
+  const v1::Caller& c = req.caller();
+  std::string who = Field("network", c.network()) + Field("container", c.container_id()) +
+                    Field("ifname", c.ifname()) + Field("pod", c.pod_namespace() + "/" + c.pod_name());
+  if (!reply.ok()) {
+    Log(LogLevel::kWarn, "op=add" + who + Field("code", std::to_string(reply.error().code)) +
+                             " msg=\"" + reply.error().msg + "\"");
+    return WithError<v1::AddReply>(reply.error());
+  }
+  std::string ips;
+  for (const auto& ip : reply.value().ips()) ips += (ips.empty() ? "" : ",") + ip.address();
+  Log(LogLevel::kInfo, "op=add" + who + Field("ips", ips));
+  return reply.value();
+}
+
+// Removes one attachment. A pod lease dies with its last attachment; a VM lease
+// stays bound, detached, until the VM is released.
+Error LeaseService::Detach(const AttachmentRow& att, std::vector<Released>* released) {
+  int64_t now = clock_();
+  Error e = store_->DeleteAttachment(att);
+  auto lease = store_->FindLeaseById(att.lease_id);
+  if (e.code || !lease) return e;
+  std::string owner = lease->owner_kind + ":" + lease->owner;
+  e = store_->AppendEvent(EventRow{now, att.network, "detach", owner, "", att.container_id, att.ifname, node_});
+  if (e.code || lease->owner_kind != "pod") return e;
+  auto left = store_->CountAttachments(lease->id);
+  if (!left.ok()) return left.error();
+  if (left.value() > 0) return Error{};
+  if (e = store_->DeleteLease(lease->id); e.code) return e;
+  auto net = networks_.find(att.network);
+  for (const AddressRow& a : lease->addresses) {
+    if (e = store_->MarkReleased(att.network, a.ip, now); e.code) return e;
+    e = store_->AppendEvent(EventRow{now, att.network, "release", owner, a.ip, att.container_id, att.ifname, node_});
+    if (e.code) return e;
+    auto ip = ParseIp(a.ip);
+    if (ip && net != networks_.end()) released->push_back(Released{net->second.get(), *ip});
+  }
+  return Error{};
+}
+
+v1::DelReply LeaseService::Del(const v1::DelRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const v1::Caller& c = req.caller();
+  Error e = ValidateCaller(c, /*need_netns=*/false);
+  if (e.code) return WithError<v1::DelReply>(e);
+  std::vector<Released> released;
+  if (e = store_->Begin(); e.code) return WithError<v1::DelReply>(e);
+  auto att = store_->FindAttachment(c.network(), c.container_id(), c.ifname());
+  if (!att) {  // DEL-1: nothing to do is success
+    store_->Rollback();
+    store_->Idle();
+    return v1::DelReply{};
+  }
+  e = Detach(*att, &released);
+  if (!e.code) e = Commit();
+  store_->Idle();
+  if (e.code) {
+    store_->Rollback();
+    Log(LogLevel::kError, "op=del" + Field("network", c.network()) + " msg=\"" + e.msg + "\"");
+    return WithError<v1::DelReply>(e);
+  }
+  int64_t now = clock_();
+  std::string ips;
+  for (const Released& r : released) {
+    r.net->allocator->Release(r.ip, now);
+    ips += (ips.empty() ? "" : ",") + r.ip.ToString();
+  }
+  Log(LogLevel::kInfo, "op=del" + Field("network", c.network()) + Field("container", c.container_id()) +
+                           Field("ifname", c.ifname()) + Field("released", ips));
+  return v1::DelReply{};
+}
+
+v1::CheckReply LeaseService::Check(const v1::CheckRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const v1::Caller& c = req.caller();
+  Error e = ValidateCaller(c, /*need_netns=*/true);
+  if (e.code) return WithError<v1::CheckReply>(e);
+  auto net = NetworkFor(c.network(), req.pool());
+  if (!net.ok()) return WithError<v1::CheckReply>(net.error());
+  auto att = store_->FindAttachment(c.network(), c.container_id(), c.ifname());
+  auto lease = att ? store_->FindLeaseById(att->lease_id) : std::nullopt;
+  store_->Idle();
+  if (!lease)
+    return WithError<v1::CheckReply>(MakeError(kNoLease, "no lease for container " + c.container_id() +
+                                                             " interface " + c.ifname() + " on network " +
+                                                             c.network()));
+  std::vector<IpAddress> none(net.value()->pool->sets().size(), IpAddress{});
+  if (e = CheckLeaseFits(*net.value(), *lease, none); e.code) return WithError<v1::CheckReply>(e);
+  std::set<std::string> held, expected;
+  for (const auto& a : lease->addresses) held.insert(a.ip);
+  for (const auto& text : req.expected_ips()) {
+    auto cidr = ParseCidr(text, true);
+    expected.insert(cidr ? cidr->base.ToString() : text);
+  }
+  if (!expected.empty() && expected != held) {
+    std::string h;
+    for (const auto& ip : held) h += (h.empty() ? "" : ",") + ip;
+    return WithError<v1::CheckReply>(
+        MakeError(kLeaseMismatch, "prevResult addresses differ from the lease of container " +
+                                      c.container_id() + " (lease holds " + h + ")"));
+  }
+  return v1::CheckReply{};
+}
+
+v1::GcReply LeaseService::Gc(const v1::GcRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!IsValidNetworkName(req.network()))
+    return WithError<v1::GcReply>(MakeError(kInvalidConfig, "invalid network name"));
+  std::set<std::pair<std::string, std::string>> valid;
+  for (const auto& v : req.valid()) valid.insert({v.container_id(), v.ifname()});
+  auto atts = store_->ListAttachments(req.network());
+  if (!atts.ok()) return WithError<v1::GcReply>(atts.error());
+  std::vector<Released> released;
+  uint32_t dropped = 0;
+  Error e = store_->Begin();
+  for (const AttachmentRow& a : atts.value()) {
+    if (e.code) break;
+    if (valid.count({a.container_id, a.ifname})) continue;
+    e = Detach(a, &released);
+    dropped++;
+  }
+  if (!e.code) e = Commit();
+  store_->Idle();
+  if (e.code) {
+    store_->Rollback();
+    return WithError<v1::GcReply>(e);
+  }
+  for (const Released& r : released) r.net->allocator->Release(r.ip, clock_());
+  Log(LogLevel::kInfo, "op=gc" + Field("network", req.network()) + Field("dropped", std::to_string(dropped)));
+  v1::GcReply reply;
+  reply.set_dropped(dropped);
+  return reply;
+}
+
+v1::StatusReply LeaseService::Status(const v1::StatusRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto net = NetworkFor(req.network(), req.pool());
+  store_->Idle();
+  if (!net.ok()) return WithError<v1::StatusReply>(net.error());
+  for (size_t s = 0; s < net.value()->pool->sets().size(); s++)
+    if (!net.value()->allocator->Next(static_cast<int>(s)))
+      return WithError<v1::StatusReply>(MakeError(
+          kNotAvailable, "network " + req.network() + " has no free address in range set " + std::to_string(s)));
+  return v1::StatusReply{};
+}
+
+}  // namespace vmip

@@ -1,0 +1,73 @@
+// The daemon's decisions: ADD/DEL/CHECK/GC/STATUS for the plugin and the views for
+// vmipctl. One mutex serialises them; each change is one SQLite transaction, and the
+// in-memory allocator is updated only after that transaction commits.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "allocator.h"
+#include "error.h"
+#include "lease_store.h"
+#include "pool.h"
+#include "vmip.pb.h"
+
+namespace vmip {
+
+class LeaseService {
+ public:
+  using Clock = std::function<int64_t()>;  // unix seconds
+
+  LeaseService(LeaseStore* store, std::string node, Clock clock);
+
+  // Rebuilds pools and free sets from the database. Call once before serving.
+  Error Load();
+
+  v1::AddReply Add(const v1::AddRequest& req);
+  v1::DelReply Del(const v1::DelRequest& req);
+  v1::CheckReply Check(const v1::CheckRequest& req);
+  v1::GcReply Gc(const v1::GcRequest& req);
+  v1::StatusReply Status(const v1::StatusRequest& req);
+
+  v1::ListLeasesReply ListLeases(const v1::ListLeasesRequest& req);
+  v1::ListPoolsReply ListPools();
+  v1::DaemonStatusReply DaemonStatus();
+
+  const std::string& node() const { return node_; }
+
+ private:
+  struct Network {
+    std::unique_ptr<Pool> pool;
+    std::unique_ptr<Allocator> allocator;
+    std::string config;  // serialized PoolConfig, to notice changes
+  };
+  struct Released {
+    Network* net;
+    IpAddress ip;
+  };
+
+  Result<Network*> NetworkFor(const std::string& name, const v1::PoolConfig& config);
+  Result<std::unique_ptr<Network>> BuildNetwork(const std::string& name, const v1::PoolConfig& config);
+  Result<v1::AddReply> AddLocked(const v1::AddRequest& req);
+  Result<std::vector<AddressRow>> PickAddresses(Network& net, const std::vector<IpAddress>& requested);
+  Error CheckLeaseFits(Network& net, const LeaseRow& lease, const std::vector<IpAddress>& requested);
+  Result<int64_t> BindNew(Network& net, const LeaseRow& lease, const std::vector<AddressRow>& addrs);
+  Error Detach(const AttachmentRow& att, std::vector<Released>* released);
+  Error Commit();
+  v1::AddReply ReplyFor(const Network& net, const LeaseRow& lease) const;
+  Error HolderError(const std::string& network, const std::string& ip);
+
+  LeaseStore* store_;
+  std::string node_;
+  Clock clock_;
+  int64_t started_at_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<Network>> networks_;
+};
+
+}  // namespace vmip

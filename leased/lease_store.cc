@@ -1,0 +1,244 @@
+#include "lease_store.h"
+
+#include "migrations.h"
+
+#include <map>
+
+namespace vmip {
+namespace {
+const char* kLeaseColumns = "id, network, owner_kind, owner, owner_uid, ifname, created_at";
+}
+
+Result<std::unique_ptr<LeaseStore>> LeaseStore::Open(const std::string& path) {
+  auto db = SqliteDb::Open(path);
+  if (!db.ok()) return db.error();
+  std::unique_ptr<LeaseStore> store(new LeaseStore(std::move(db.value())));
+  auto version = Migrate(*store->db_);
+  if (!version.ok()) return version.error();
+  store->schema_version_ = version.value();
+  return store;
+}
+
+Error LeaseStore::Done(Statement& q, const std::string& what) {
+  q.Step();
+  if (q.failed()) return db_->LastError(what);
+  return Error{};
+}
+
+Error LeaseStore::Begin() { return db_->Exec("BEGIN IMMEDIATE"); }
+Error LeaseStore::Commit() { return db_->Exec("COMMIT"); }
+void LeaseStore::Rollback() {
+  if (!sqlite3_get_autocommit(db_->raw())) db_->Exec("ROLLBACK");
+}
+
+Error LeaseStore::SavePool(const std::string& network, const std::string& config, int64_t now) {
+  Statement& q = db_->Prepare(
+      "INSERT INTO pools(network, config, updated_at) VALUES(?1, ?2, ?3) "
+      "ON CONFLICT(network) DO UPDATE SET config = ?2, updated_at = ?3 WHERE config != ?2");
+  q.Bind(1, network).Bind(2, config).Bind(3, now);
+  return Done(q, "cannot save pool " + network);
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> LeaseStore::LoadPools() {
+  Statement& q = db_->Prepare("SELECT network, config FROM pools ORDER BY network");
+  std::vector<std::pair<std::string, std::string>> out;
+  while (q.Step()) out.emplace_back(q.Text(0), q.Text(1));
+  if (q.failed()) return db_->LastError("cannot read pools");
+  return out;
+}
+
+LeaseRow LeaseStore::ReadLease(Statement& q) {
+  LeaseRow l;
+  l.id = q.Int(0);
+  l.network = q.Text(1);
+  l.owner_kind = q.Text(2);
+  l.owner = q.Text(3);
+  l.owner_uid = q.Text(4);
+  l.ifname = q.Text(5);
+  l.created_at = q.Int(6);
+  return l;
+}
+
+Error LeaseStore::LoadAddresses(LeaseRow& lease) {
+  Statement& q =
+      db_->Prepare("SELECT range_set, ip FROM addresses WHERE lease_id = ?1 ORDER BY range_set");
+  q.Bind(1, lease.id);
+  while (q.Step()) lease.addresses.push_back(AddressRow{static_cast<int>(q.Int(0)), q.Text(1)});
+  if (q.failed()) return db_->LastError("cannot read addresses");
+  return Error{};
+}
+
+std::optional<LeaseRow> LeaseStore::FindLease(const std::string& network, const std::string& kind,
+                                              const std::string& owner,
+                                              const std::string& ifname) {
+  Statement& q = db_->Prepare(std::string("SELECT ") + kLeaseColumns +
+                              " FROM leases WHERE network = ?1 AND owner_kind = ?2 AND "
+                              "owner = ?3 AND ifname = ?4");
+  q.Bind(1, network).Bind(2, kind).Bind(3, owner).Bind(4, ifname);
+  if (!q.Step()) return std::nullopt;
+  LeaseRow l = ReadLease(q);
+  LoadAddresses(l);
+  return l;
+}
+
+std::optional<LeaseRow> LeaseStore::FindLeaseById(int64_t id) {
+  Statement& q =
+      db_->Prepare(std::string("SELECT ") + kLeaseColumns + " FROM leases WHERE id = ?1");
+  q.Bind(1, id);
+  if (!q.Step()) return std::nullopt;
+  LeaseRow l = ReadLease(q);
+  LoadAddresses(l);
+  return l;
+}
+
+std::optional<LeaseRow> LeaseStore::FindHolder(const std::string& network, const std::string& ip) {
+  Statement& q =
+      db_->Prepare("SELECT lease_id FROM addresses WHERE network = ?1 AND ip = ?2");
+  q.Bind(1, network).Bind(2, ip);
+  if (!q.Step()) return std::nullopt;
+  return FindLeaseById(q.Int(0));
+}
+
+std::optional<AttachmentRow> LeaseStore::FindAttachment(const std::string& network,
+                                                        const std::string& container_id,
+                                                        const std::string& ifname) {
+  Statement& q = db_->Prepare(
+      "SELECT lease_id, netns, node, attached_at FROM attachments "
+      "WHERE network = ?1 AND container_id = ?2 AND ifname = ?3");
+  q.Bind(1, network).Bind(2, container_id).Bind(3, ifname);
+  if (!q.Step()) return std::nullopt;
+  return AttachmentRow{network,    container_id, ifname, q.Text(1),
+                       q.Text(2),  q.Int(0),     q.Int(3)};
+}
+
+Result<int64_t> LeaseStore::InsertLease(const LeaseRow& l) {
+  Statement& q = db_->Prepare(
+      "INSERT INTO leases(network, owner_kind, owner, owner_uid, ifname, created_at) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+  q.Bind(1, l.network).Bind(2, l.owner_kind).Bind(3, l.owner).Bind(4, l.owner_uid);
+  q.Bind(5, l.ifname).Bind(6, l.created_at);
+  Error e = Done(q, "cannot insert lease");
+  if (e.code) return e;
+  return db_->LastInsertId();
+}
+
+Error LeaseStore::InsertAddress(int64_t lease_id, const std::string& network,
+                                const AddressRow& a) {
+  Statement& q = db_->Prepare(
+      "INSERT INTO addresses(lease_id, network, range_set, ip) VALUES(?1, ?2, ?3, ?4)");
+  q.Bind(1, lease_id).Bind(2, network).Bind(3, a.range_set).Bind(4, a.ip);
+  return Done(q, "cannot insert address " + a.ip);
+}
+
+Error LeaseStore::InsertAttachment(const AttachmentRow& a) {
+  Statement& q = db_->Prepare(
+      "INSERT INTO attachments(network, container_id, ifname, lease_id, netns, node, attached_at) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  q.Bind(1, a.network).Bind(2, a.container_id).Bind(3, a.ifname).Bind(4, a.lease_id);
+  q.Bind(5, a.netns).Bind(6, a.node).Bind(7, a.attached_at);
+  return Done(q, "cannot insert attachment");
+}
+
+Error LeaseStore::DeleteAttachment(const AttachmentRow& a) {
+  Statement& q = db_->Prepare(
+      "DELETE FROM attachments WHERE network = ?1 AND container_id = ?2 AND ifname = ?3");
+  q.Bind(1, a.network).Bind(2, a.container_id).Bind(3, a.ifname);
+  return Done(q, "cannot delete attachment");
+}
+
+Result<int64_t> LeaseStore::CountAttachments(int64_t lease_id) {
+  Statement& q = db_->Prepare("SELECT count(*) FROM attachments WHERE lease_id = ?1");
+  q.Bind(1, lease_id);
+  if (!q.Step()) return db_->LastError("cannot count attachments");
+  return q.Int(0);
+}
+
+Error LeaseStore::DeleteLease(int64_t lease_id) {
+  Statement& q = db_->Prepare("DELETE FROM leases WHERE id = ?1");
+  q.Bind(1, lease_id);
+  return Done(q, "cannot delete lease");
+}
+
+Error LeaseStore::MarkReleased(const std::string& network, const std::string& ip, int64_t at) {
+  Statement& q = db_->Prepare(
+      "INSERT OR REPLACE INTO released(network, ip, released_at) VALUES(?1, ?2, ?3)");
+  q.Bind(1, network).Bind(2, ip).Bind(3, at);
+  return Done(q, "cannot record release of " + ip);
+}
+
+Error LeaseStore::ClearReleased(const std::string& network, const std::string& ip) {
+  Statement& q = db_->Prepare("DELETE FROM released WHERE network = ?1 AND ip = ?2");
+  q.Bind(1, network).Bind(2, ip);
+  return Done(q, "cannot clear release of " + ip);
+}
+
+Error LeaseStore::AppendEvent(const EventRow& e) {
+  Statement& q = db_->Prepare(
+      "INSERT INTO events(at, network, kind, owner, ip, container_id, ifname, node) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  q.Bind(1, e.at).Bind(2, e.network).Bind(3, e.kind).Bind(4, e.owner).Bind(5, e.ip);
+  q.Bind(6, e.container_id).Bind(7, e.ifname).Bind(8, e.node);
+  return Done(q, "cannot append event");
+}
+
+Error LeaseStore::ForEachAddress(
+    const std::string& network,
+    const std::function<void(const std::string&, const std::string&)>& fn) {
+  Statement& q = db_->Prepare("SELECT network, ip FROM addresses WHERE ?1 = '' OR network = ?1");
+  q.Bind(1, network);
+  while (q.Step()) fn(q.Text(0), q.Text(1));
+  return q.failed() ? db_->LastError("cannot read addresses") : Error{};
+}
+
+Error LeaseStore::ForEachReleased(
+    const std::string& network,
+    const std::function<void(const std::string&, const std::string&, int64_t)>& fn) {
+  Statement& q = db_->Prepare(
+      "SELECT network, ip, released_at FROM released WHERE ?1 = '' OR network = ?1");
+  q.Bind(1, network);
+  while (q.Step()) fn(q.Text(0), q.Text(1), q.Int(2));
+  return q.failed() ? db_->LastError("cannot read released addresses") : Error{};
+}
+
+Result<std::vector<LeaseRow>> LeaseStore::ListLeases(const std::string& network) {
+  Statement& q = db_->Prepare(std::string("SELECT ") + kLeaseColumns +
+                              " FROM leases WHERE ?1 = '' OR network = ?1 ORDER BY network, id");
+  q.Bind(1, network);
+  std::vector<LeaseRow> out;
+  while (q.Step()) out.push_back(ReadLease(q));
+  if (q.failed()) return db_->LastError("cannot list leases");
+  Statement& a = db_->Prepare(
+      "SELECT lease_id, range_set, ip FROM addresses WHERE ?1 = '' OR network = ?1 "
+      "ORDER BY lease_id, range_set");
+  a.Bind(1, network);
+  std::map<int64_t, LeaseRow*> by_id;
+  for (auto& l : out) by_id[l.id] = &l;
+  while (a.Step()) {
+    auto it = by_id.find(a.Int(0));
+    if (it != by_id.end())
+      it->second->addresses.push_back(AddressRow{static_cast<int>(a.Int(1)), a.Text(2)});
+  }
+  if (a.failed()) return db_->LastError("cannot list addresses");
+  return out;
+}
+
+Result<std::vector<AttachmentRow>> LeaseStore::ListAttachments(const std::string& network) {
+  Statement& q = db_->Prepare(
+      "SELECT network, container_id, ifname, netns, node, lease_id, attached_at "
+      "FROM attachments WHERE ?1 = '' OR network = ?1 ORDER BY attached_at");
+  q.Bind(1, network);
+  std::vector<AttachmentRow> out;
+  while (q.Step())
+    out.push_back(AttachmentRow{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Int(5),
+                                q.Int(6)});
+  if (q.failed()) return db_->LastError("cannot list attachments");
+  return out;
+}
+
+Result<int64_t> LeaseStore::Count(const std::string& table) {
+  Statement& q = db_->Prepare("SELECT count(*) FROM " + table);
+  if (!q.Step()) return db_->LastError("cannot count " + table);
+  return q.Int(0);
+}
+
+}  // namespace vmip

@@ -1,0 +1,97 @@
+// The lease table in SQLite: every query the daemon runs, and nothing else.
+// Callers group calls into transactions (Begin/Commit); Commit returning success
+// means the change is durable (WAL, synchronous=FULL).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "error.h"
+#include "sqlite_db.h"
+
+namespace vmip {
+
+struct AddressRow {
+  int range_set = 0;
+  std::string ip;
+};
+
+struct LeaseRow {
+  int64_t id = 0;
+  std::string network, owner_kind, owner, owner_uid, ifname;
+  int64_t created_at = 0;
+  std::vector<AddressRow> addresses;  // ordered by range set
+};
+
+struct AttachmentRow {
+  std::string network, container_id, ifname, netns, node;
+  int64_t lease_id = 0;
+  int64_t attached_at = 0;
+};
+
+struct EventRow {
+  int64_t at = 0;
+  std::string network, kind, owner, ip, container_id, ifname, node;
+};
+
+class LeaseStore {
+ public:
+  static Result<std::unique_ptr<LeaseStore>> Open(const std::string& path);
+
+  int schema_version() const { return schema_version_; }
+
+  // Call after each request: no statement keeps a read snapshot open.
+  void Idle() { db_->ResetAll(); }
+
+  Error Begin();
+  Error Commit();
+  void Rollback();
+
+  Error SavePool(const std::string& network, const std::string& config, int64_t now);
+  // (network, serialized PoolConfig) for every network ever configured.
+  Result<std::vector<std::pair<std::string, std::string>>> LoadPools();
+
+  std::optional<LeaseRow> FindLease(const std::string& network, const std::string& kind,
+                                    const std::string& owner, const std::string& ifname);
+  std::optional<LeaseRow> FindLeaseById(int64_t id);
+  std::optional<LeaseRow> FindHolder(const std::string& network, const std::string& ip);
+  std::optional<AttachmentRow> FindAttachment(const std::string& network,
+                                              const std::string& container_id,
+                                              const std::string& ifname);
+
+  Result<int64_t> InsertLease(const LeaseRow& lease);
+  Error InsertAddress(int64_t lease_id, const std::string& network, const AddressRow& a);
+  Error InsertAttachment(const AttachmentRow& a);
+  Error DeleteAttachment(const AttachmentRow& a);
+  Result<int64_t> CountAttachments(int64_t lease_id);
+  Error DeleteLease(int64_t lease_id);
+  Error MarkReleased(const std::string& network, const std::string& ip, int64_t at);
+  Error ClearReleased(const std::string& network, const std::string& ip);
+  Error AppendEvent(const EventRow& e);
+
+  // Whole-table reads: start-up and admin views.
+  // network "" means every network.
+  Error ForEachAddress(const std::string& network,
+                       const std::function<void(const std::string& network, const std::string& ip)>& fn);
+  Error ForEachReleased(
+      const std::string& network,
+      const std::function<void(const std::string& network, const std::string& ip, int64_t at)>& fn);
+  Result<std::vector<LeaseRow>> ListLeases(const std::string& network);
+  Result<std::vector<AttachmentRow>> ListAttachments(const std::string& network);
+  Result<int64_t> Count(const std::string& table);
+
+ private:
+  explicit LeaseStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  LeaseRow ReadLease(Statement& q);
+  Error LoadAddresses(LeaseRow& lease);
+  Error Done(Statement& q, const std::string& what);
+
+  std::unique_ptr<SqliteDb> db_;
+  int schema_version_ = 0;
+};
+
+}  // namespace vmip

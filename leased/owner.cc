@@ -1,0 +1,74 @@
+#include "owner.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace vmip {
+namespace {
+
+// Kubernetes object names: DNS-1123 subdomain (lower case alphanumerics, '-', '.').
+bool IsDnsName(const std::string& s) {
+  if (s.empty() || s.size() > 253) return false;
+  if (!std::isalnum(static_cast<unsigned char>(s.front())) ||
+      !std::isalnum(static_cast<unsigned char>(s.back())))
+    return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (std::islower(static_cast<unsigned char>(c)) ||
+            std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.');
+  });
+}
+
+// "virt-launcher-<vm>-<xxxxx>" -> "<vm>", else "".
+std::string VmFromLauncherPod(const std::string& pod) {
+  const std::string prefix = "virt-launcher-";
+  if (pod.size() < prefix.size() + 7 || pod.compare(0, prefix.size(), prefix) != 0) return "";
+  size_t dash = pod.size() - 6;
+  if (pod[dash] != '-') return "";
+  for (size_t i = dash + 1; i < pod.size(); i++)
+    if (!std::isalnum(static_cast<unsigned char>(pod[i]))) return "";
+  return pod.substr(prefix.size(), dash - prefix.size());
+}
+
+Result<Owner> VmOwner(const std::string& ns, const std::string& vm, const std::string& source) {
+  if (!IsDnsName(ns))
+    return MakeError(kInvalidConfig, "invalid namespace \"" + ns + "\" for VM from " + source);
+  if (!IsDnsName(vm))
+    return MakeError(kInvalidConfig, "invalid VM name \"" + vm + "\" from " + source);
+  return Owner{OwnerKind::kVm, ns + "/" + vm};
+}
+
+}  // namespace
+
+std::string Owner::KindName() const {
+  switch (kind) {
+    case OwnerKind::kVm:
+      return "vm";
+    case OwnerKind::kReservation:
+      return "reservation";
+    case OwnerKind::kPod:
+      break;
+  }
+  return "pod";
+}
+
+OwnerKind OwnerKindFromName(const std::string& name) {
+  if (name == "vm") return OwnerKind::kVm;
+  if (name == "reservation") return OwnerKind::kReservation;
+  return OwnerKind::kPod;
+}
+
+Result<Owner> ResolveOwner(const v1::Caller& caller) {
+  const std::string& ns = caller.pod_namespace().empty() ? "default" : caller.pod_namespace();
+  if (!caller.vm().empty()) {
+    size_t slash = caller.vm().find('/');
+    if (slash == std::string::npos) return VmOwner(ns, caller.vm(), "args.cni.vm/VMIP_VM");
+    return VmOwner(caller.vm().substr(0, slash), caller.vm().substr(slash + 1),
+                   "args.cni.vm/VMIP_VM");
+  }
+  std::string vm = VmFromLauncherPod(caller.pod_name());
+  if (!vm.empty() && !caller.pod_namespace().empty())
+    return VmOwner(caller.pod_namespace(), vm, "K8S_POD_NAME");
+  return Owner{OwnerKind::kPod, caller.container_id()};
+}
+
+}  // namespace vmip

@@ -1,0 +1,16 @@
+// Replays the DEL records the plugin spooled while the daemon was unreachable.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "lease_service.h"
+
+namespace vmip {
+
+// Applies every spool_dir/*.pb DelRequest, then removes the file. A record that
+// cannot be parsed is renamed to *.bad so it is kept for an operator, not retried.
+// Returns the number of records applied.
+uint64_t ReplaySpool(const std::string& spool_dir, LeaseService& service);
+
+}  // namespace vmip
