@@ -85,7 +85,7 @@ v1::ListPoolsReply LeaseService::ListPools() {
     }
     p->set_size(size);
     p->set_used(used);
-    p->set_free(size - used);
+    p->set_free(size > used ? size - used : 0);
     uint64_t in_range = 0;
     for (size_t s = 0; s < net->pool->sets().size(); s++)
       in_range += net->allocator->Used(static_cast<int>(s));

@@ -1,0 +1,276 @@
+// LeaseService against a real SQLite file: the decisions and their durability.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "lease_service.h"
+#include "spool_replay.h"
+
+using namespace vmip;
+
+namespace {
+
+struct Fixture {
+  std::string dir;
+  std::unique_ptr<LeaseStore> store;
+  std::unique_ptr<LeaseService> svc;
+  int64_t now = 1000;
+
+  Fixture() {
+    char tmpl[] = "/tmp/vmip-unit-XXXXXX";
+    dir = mkdtemp(tmpl);
+    Open();
+  }
+  ~Fixture() {
+    svc.reset();
+    store.reset();
+    std::system(("rm -rf " + dir).c_str());
+  }
+  void Open() {
+    svc.reset();
+    store.reset();
+    store = std::move(LeaseStore::Open(dir + "/leases.db").value());
+    svc = std::make_unique<LeaseService>(store.get(), "node-a", [this] { return now; });
+    REQUIRE(svc->Load().code == 0);
+  }
+  int64_t Rows(const std::string& table) { return store->Count(table).value(); }
+};
+
+v1::PoolConfig Pool1(const std::string& subnet = "10.9.0.0/24") {
+  v1::PoolConfig c;
+  c.add_range_sets()->add_ranges()->set_subnet(subnet);
+  return c;
+}
+
+v1::AddRequest Add(const std::string& cid, const std::string& pod, v1::PoolConfig pool = Pool1()) {
+  v1::AddRequest r;
+  auto* c = r.mutable_caller();
+  c->set_network("net1");
+  c->set_container_id(cid);
+  c->set_ifname("eth0");
+  c->set_netns("/run/netns/" + cid);
+  c->set_pod_namespace("default");
+  c->set_pod_name(pod);
+  *r.mutable_pool() = pool;
+  return r;
+}
+
+v1::DelRequest Del(const std::string& cid) {
+  v1::DelRequest r;
+  r.mutable_caller()->set_network("net1");
+  r.mutable_caller()->set_container_id(cid);
+  r.mutable_caller()->set_ifname("eth0");
+  return r;
+}
+
+std::string Ip(const v1::AddReply& r) {
+  REQUIRE(r.error().code() == 0);
+  return r.ips(0).address();
+}
+
+}  // namespace
+
+TEST_CASE("a VM keeps its address through DEL and a new pod; a pod does not") {
+  Fixture f;
+  std::string vm_ip = Ip(f.svc->Add(Add("c1", "virt-launcher-vm1-abcde")));
+  CHECK(vm_ip == "10.9.0.2/24");
+  CHECK(f.svc->Del(Del("c1")).error().code() == 0);
+  auto leases = f.svc->ListLeases({});
+  REQUIRE(leases.leases_size() == 1);
+  CHECK(leases.leases(0).state() == "detached");
+  CHECK(leases.leases(0).owner() == "default/vm1");
+  std::string pod_ip = Ip(f.svc->Add(Add("p1", "web-1")));
+  CHECK(pod_ip == "10.9.0.3/24");
+  CHECK(Ip(f.svc->Add(Add("c2", "virt-launcher-vm1-fghij"))) == vm_ip);
+  CHECK(f.svc->Del(Del("p1")).error().code() == 0);
+  CHECK(f.svc->ListLeases({}).leases_size() == 1);
+  // The freed pod address is not reused while fresh ones remain.
+  CHECK(Ip(f.svc->Add(Add("p2", "web-2"))) == "10.9.0.4/24");
+}
+
+TEST_CASE("ADD-3: the same container and ifname get the same answer, no new attachment") {
+  Fixture f;
+  std::string a = Ip(f.svc->Add(Add("c1", "web-1")));
+  CHECK(Ip(f.svc->Add(Add("c1", "web-1"))) == a);
+  CHECK(f.Rows("attachments") == 1);
+}
+
+TEST_CASE("DEL-1: DEL of an unknown attachment succeeds and changes nothing") {
+  Fixture f;
+  CHECK(f.svc->Del(Del("nobody")).error().code() == 0);
+  CHECK(f.svc->Del(Del("nobody")).error().code() == 0);
+  CHECK(f.Rows("events") == 0);
+}
+
+TEST_CASE("explicit VM name wins over the pod name") {
+  Fixture f;
+  auto req = Add("c1", "virt-launcher-other-abcde");
+  req.mutable_caller()->set_vm("ns2/vmx");
+  Ip(f.svc->Add(req));
+  CHECK(f.svc->ListLeases({}).leases(0).owner() == "ns2/vmx");
+  auto bad = Add("c2", "x");
+  bad.mutable_caller()->set_vm("Bad_Name");
+  CHECK(f.svc->Add(bad).error().code() == 7);
+}
+
+TEST_CASE("dual stack returns one address per range set") {
+  Fixture f;
+  auto pool = Pool1();
+  pool.add_range_sets()->add_ranges()->set_subnet("fd00:9::/64");
+  auto r = f.svc->Add(Add("c1", "virt-launcher-vm1-abcde", pool));
+  REQUIRE(r.error().code() == 0);
+  REQUIRE(r.ips_size() == 2);
+  CHECK(r.ips(0).address() == "10.9.0.2/24");
+  CHECK(r.ips(1).address() == "fd00:9::2/64");
+  CHECK(r.ips(1).gateway() == "fd00:9::1");
+}
+
+TEST_CASE("requested addresses: taken, outside, mismatch") {
+  Fixture f;
+  auto first = Add("c1", "virt-launcher-vm1-abcde");
+  first.add_requested_ips("10.9.0.50/24");
+  CHECK(Ip(f.svc->Add(first)) == "10.9.0.50/24");
+  auto taken = Add("c2", "web-1");
+  taken.add_requested_ips("10.9.0.50");
+  auto r = f.svc->Add(taken);
+  CHECK(r.error().code() == 101);
+  CHECK(r.error().msg().find("vm default/vm1") != std::string::npos);
+  auto outside = Add("c3", "web-2");
+  outside.add_requested_ips("10.10.0.5");
+  CHECK(f.svc->Add(outside).error().code() == 102);
+  auto gateway = Add("c3", "web-2");
+  gateway.add_requested_ips("10.9.0.1");
+  CHECK(f.svc->Add(gateway).error().code() == 102);
+  auto junk = Add("c3", "web-2");
+  junk.add_requested_ips("10.9.0.x");
+  CHECK(f.svc->Add(junk).error().code() == 7);
+  auto moved = Add("c4", "virt-launcher-vm1-fghij");
+  moved.add_requested_ips("10.9.0.60");
+  CHECK(f.svc->Add(moved).error().code() == 106);
+  CHECK(f.Rows("leases") == 1);
+}
+
+TEST_CASE("exhaustion is code 100 and leaves the database unchanged") {
+  Fixture f;
+  auto pool = Pool1("10.9.0.0/30");  // .2 only (.1 is the gateway)
+  Ip(f.svc->Add(Add("c1", "web-1", pool)));
+  int64_t events = f.Rows("events");
+  auto r = f.svc->Add(Add("c2", "web-2", pool));
+  CHECK(r.error().code() == 100);
+  CHECK(f.Rows("events") == events);
+  CHECK(f.Rows("attachments") == 1);
+  v1::StatusRequest st;
+  st.set_network("net1");
+  *st.mutable_pool() = pool;
+  CHECK(f.svc->Status(st).error().code() == 50);
+}
+
+TEST_CASE("bad input leaves the database unchanged") {
+  Fixture f;
+  CHECK(f.svc->Add(Add("c1", "web-1", Pool1("10.9.0.0/33"))).error().code() == 7);
+  auto bad_cid = Add("bad/id", "web-1");
+  CHECK(f.svc->Add(bad_cid).error().code() == 4);
+  auto bad_if = Add("c1", "web-1");
+  bad_if.mutable_caller()->set_ifname("this-name-is-too-long");
+  CHECK(f.svc->Add(bad_if).error().code() == 4);
+  auto no_netns = Add("c1", "web-1");
+  no_netns.mutable_caller()->set_netns("");
+  CHECK(f.svc->Add(no_netns).error().code() == 4);
+  auto huge = Add("c1", "web-1");
+  huge.mutable_caller()->set_pod_name(std::string(5000, 'a'));
+  CHECK(f.svc->Add(huge).error().code() == 4);
+  CHECK(f.Rows("pools") == 0);
+  CHECK(f.Rows("leases") == 0);
+  CHECK(f.Rows("events") == 0);
+}
+
+TEST_CASE("a restart keeps every lease and never hands out a taken address") {
+  Fixture f;
+  std::string vm_ip = Ip(f.svc->Add(Add("c1", "virt-launcher-vm1-abcde")));
+  Ip(f.svc->Add(Add("p1", "web-1")));
+  f.svc->Del(Del("p1"));  // .3 released
+  f.Open();
+  CHECK(Ip(f.svc->Add(Add("p2", "web-2"))) == "10.9.0.4/24");
+  CHECK(Ip(f.svc->Add(Add("c2", "virt-launcher-vm1-xyzab"))) == vm_ip);
+  // DEL after restart releases through the reloaded allocator.
+  CHECK(f.svc->Del(Del("p2")).error().code() == 0);
+  CHECK(f.svc->ListPools().pools(0).used() == 1);
+}
+
+TEST_CASE("a config that no longer contains a bound address refuses ADD with 103") {
+  Fixture f;
+  Ip(f.svc->Add(Add("c1", "virt-launcher-vm1-abcde")));
+  f.svc->Del(Del("c1"));
+  auto r = f.svc->Add(Add("c2", "virt-launcher-vm1-fghij", Pool1("10.20.0.0/24")));
+  CHECK(r.error().code() == 103);
+  CHECK(r.error().msg().find("10.9.0.2") != std::string::npos);
+  CHECK(f.svc->ListPools().pools(0).out_of_range() == 1);
+}
+
+TEST_CASE("CHK-2: CHECK finds the lease and compares prevResult") {
+  Fixture f;
+  Ip(f.svc->Add(Add("c1", "web-1")));
+  v1::CheckRequest chk;
+  *chk.mutable_caller() = Add("c1", "web-1").caller();
+  *chk.mutable_pool() = Pool1();
+  chk.add_expected_ips("10.9.0.2/24");
+  CHECK(f.svc->Check(chk).error().code() == 0);
+  chk.set_expected_ips(0, "10.9.0.9/24");
+  CHECK(f.svc->Check(chk).error().code() == 106);
+  chk.mutable_caller()->set_container_id("c9");
+  CHECK(f.svc->Check(chk).error().code() == 105);
+}
+
+TEST_CASE("GC-3: attachments not in the valid list are dropped") {
+  Fixture f;
+  Ip(f.svc->Add(Add("c1", "virt-launcher-vm1-abcde")));
+  Ip(f.svc->Add(Add("p1", "web-1")));
+  Ip(f.svc->Add(Add("p2", "web-2")));
+  v1::GcRequest gc;
+  gc.set_network("net1");
+  auto* keep = gc.add_valid();
+  keep->set_container_id("p2");
+  keep->set_ifname("eth0");
+  auto r = f.svc->Gc(gc);
+  CHECK(r.error().code() == 0);
+  CHECK(r.dropped() == 2);
+  auto leases = f.svc->ListLeases({});
+  REQUIRE(leases.leases_size() == 2);  // the VM (detached) and p2
+  CHECK(leases.leases(0).state() == "detached");
+  CHECK(leases.leases(1).owner() == "p2");
+}
+
+TEST_CASE("leases filters by namespace, vm and state") {
+  Fixture f;
+  Ip(f.svc->Add(Add("c1", "virt-launcher-vm1-abcde")));
+  Ip(f.svc->Add(Add("p1", "web-1")));
+  v1::ListLeasesRequest q;
+  q.mutable_filter()->set_vm("vm1");
+  CHECK(f.svc->ListLeases(q).leases_size() == 1);
+  q.mutable_filter()->set_vm("default/vm1");
+  CHECK(f.svc->ListLeases(q).leases_size() == 1);
+  q.mutable_filter()->set_vm("other/vm1");
+  CHECK(f.svc->ListLeases(q).leases_size() == 0);
+  v1::ListLeasesRequest s;
+  s.mutable_filter()->set_state("detached");
+  CHECK(f.svc->ListLeases(s).leases_size() == 0);
+}
+
+TEST_CASE("spooled DELs are replayed and removed") {
+  Fixture f;
+  Ip(f.svc->Add(Add("p1", "web-1")));
+  std::string spool = f.dir + "/spool";
+  REQUIRE(mkdir(spool.c_str(), 0700) == 0);
+  std::string bytes;
+  Del("p1").SerializeToString(&bytes);
+  std::ofstream(spool + "/del-net1-p1-eth0.pb", std::ios::binary) << bytes;
+  std::ofstream(spool + "/junk.pb", std::ios::binary) << "\xff\xff\xff";
+  CHECK(ReplaySpool(spool, *f.svc) == 1);
+  CHECK(f.Rows("leases") == 0);
+  CHECK(access((spool + "/del-net1-p1-eth0.pb").c_str(), F_OK) != 0);
+  CHECK(access((spool + "/junk.pb.bad").c_str(), F_OK) == 0);
+}
