@@ -1,0 +1,80 @@
+#include "del_spool.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace vmip::cni {
+namespace {
+
+CniError IoError(const std::string& what, const std::string& path) {
+  return MakeError(kErrIo, what + " " + path + ": " + strerror(errno));
+}
+
+// mkdir -p with mode 0700 for every directory it creates.
+CniError MakeDirs(const std::string& dir) {
+  for (size_t pos = 1; pos <= dir.size(); ++pos) {
+    if (pos != dir.size() && dir[pos] != '/') continue;
+    std::string prefix = dir.substr(0, pos);
+    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) return IoError("mkdir", prefix);
+  }
+  return CniError::Ok();
+}
+
+CniError WriteAll(int fd, const std::string& data, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return IoError("write", path);
+    done += static_cast<size_t>(n);
+  }
+  return CniError::Ok();
+}
+
+CniError SyncDir(const std::string& dir) {
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return IoError("open", dir);
+  int rc = fsync(fd);
+  close(fd);
+  return rc == 0 ? CniError::Ok() : IoError("fsync", dir);
+}
+
+// Writes data to a fresh temp file in dir and fsyncs it; *tmp is its path.
+CniError WriteTemp(const std::string& dir, const std::string& data, std::string* tmp) {
+  *tmp = dir + "/.del-XXXXXX.tmp";
+  int fd = mkstemps(tmp->data(), 4);
+  if (fd < 0) return IoError("create temp file in", dir);
+  CniError err = WriteAll(fd, data, *tmp);
+  if (err.ok() && fsync(fd) != 0) err = IoError("fsync", *tmp);
+  close(fd);
+  if (!err.ok()) unlink(tmp->c_str());
+  return err;
+}
+
+}  // namespace
+
+std::string SpoolFileName(const vmip::v1::DelRequest& req) {
+  const auto& c = req.caller();
+  return "del-" + c.network() + "-" + c.container_id() + "-" + c.ifname() + ".pb";
+}
+
+CniError SpoolDel(const std::string& dir, const vmip::v1::DelRequest& req, std::string* path) {
+  std::string data;
+  if (!req.SerializeToString(&data)) return MakeError(kErrIo, "cannot serialize DelRequest");
+  if (auto err = MakeDirs(dir); !err.ok()) return err;
+  std::string tmp;
+  if (auto err = WriteTemp(dir, data, &tmp); !err.ok()) return err;
+  *path = dir + "/" + SpoolFileName(req);
+  if (rename(tmp.c_str(), path->c_str()) != 0) {
+    CniError err = IoError("rename to", *path);
+    unlink(tmp.c_str());
+    return err;
+  }
+  return SyncDir(dir);
+}
+
+}  // namespace vmip::cni

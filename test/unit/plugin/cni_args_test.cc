@@ -1,0 +1,59 @@
+#include "cni_args.h"
+
+#include <catch2/catch.hpp>
+
+using namespace vmip::cni;
+
+TEST_CASE("ARG-5 plain pairs are parsed") {
+  CniArgs a =
+      ParseCniArgs("IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=virt-launcher-vm1-abcde");
+  CHECK(a.size() == 3);
+  CHECK(ArgValue(a, kArgPodNamespace) == "ns");
+  CHECK(ArgValue(a, kArgPodName) == "virt-launcher-vm1-abcde");
+}
+
+TEST_CASE("ARG-5 value containing '=' is split on the first '='") {
+  CniArgs a = ParseCniArgs("K8S_POD_NAME=a=b;X==");
+  CHECK(ArgValue(a, "K8S_POD_NAME") == "a=b");
+  CHECK(ArgValue(a, "X") == "=");
+}
+
+TEST_CASE("ARG-5 empty value is kept") {
+  CniArgs a = ParseCniArgs("VMIP_VM=;K=v");
+  REQUIRE(a.count("VMIP_VM") == 1);
+  CHECK(a.at("VMIP_VM").empty());
+  CHECK(ArgValue(a, "K") == "v");
+}
+
+TEST_CASE("ARG-5 trailing, leading and doubled ';' are skipped") {
+  CniArgs a = ParseCniArgs(";A=1;;B=2;");
+  CHECK(a.size() == 2);
+  CHECK(ArgValue(a, "A") == "1");
+  CHECK(ArgValue(a, "B") == "2");
+}
+
+TEST_CASE("ARG-5 later duplicate key wins") {
+  CHECK(ArgValue(ParseCniArgs("IP=10.0.0.1;IP=10.0.0.2"), "IP") == "10.0.0.2");
+}
+
+TEST_CASE("ARG-5 pair without '=' is ignored, never an error") {
+  CniArgs a = ParseCniArgs("garbage;A=1");
+  CHECK(a.size() == 1);
+  CHECK(ArgValue(a, "A") == "1");
+}
+
+TEST_CASE("ARG-2 keys are case-sensitive") {
+  CniArgs a = ParseCniArgs("ip=10.0.0.1");
+  CHECK(ArgValue(a, "IP").empty());
+  CHECK(ArgValue(a, "ip") == "10.0.0.1");
+}
+
+TEST_CASE("ARG-5 empty CNI_ARGS gives no pairs") {
+  CHECK(ParseCniArgs("").empty());
+}
+
+TEST_CASE("comma lists drop empty items") {
+  CHECK(SplitCommaList("10.0.0.1,,fd00::1/64,") ==
+        std::vector<std::string>{"10.0.0.1", "fd00::1/64"});
+  CHECK(SplitCommaList("").empty());
+}
