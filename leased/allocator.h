@@ -39,6 +39,8 @@ class Allocator {
   uint64_t Used(int set) const;
   // Every bound address, including ones outside the current ranges.
   uint64_t TakenCount() const { return taken_.size(); }
+  const std::set<IpAddress>& taken() const { return taken_; }
+  const std::map<IpAddress, int64_t>& released() const { return released_at_; }
 
  private:
   struct Cursor {

@@ -85,7 +85,7 @@ int Serve(const Options& o) {
   if (SocketIsLive(o.socket)) return Fail("another daemon is serving " + o.socket);
   unlink(o.socket.c_str());
   vmip::CniService cni(&service);
-  vmip::AdminService admin(&service, vmip::DaemonFacts{o.db, replayed});
+  vmip::AdminService admin(&service, vmip::DaemonFacts{o.db, o.spool_dir, replayed});
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + o.socket, grpc::InsecureServerCredentials());
   builder.RegisterService(&cni);

@@ -48,4 +48,34 @@ grpc::Status AdminService::Status(grpc::ServerContext*, const v1::DaemonStatusRe
   return grpc::Status::OK;
 }
 
+grpc::Status AdminService::History(grpc::ServerContext*, const v1::HistoryRequest* q,
+                                   v1::HistoryReply* r) {
+  *r = s_->History(*q);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::Reserve(grpc::ServerContext*, const v1::ReserveRequest* q,
+                                   v1::ReserveReply* r) {
+  *r = s_->Reserve(*q);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::Unreserve(grpc::ServerContext*, const v1::UnreserveRequest* q,
+                                     v1::UnreserveReply* r) {
+  *r = s_->Unreserve(*q);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::Release(grpc::ServerContext*, const v1::ReleaseRequest* q,
+                                   v1::ReleaseReply* r) {
+  *r = s_->Release(*q);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::CheckIntegrity(grpc::ServerContext*, const v1::CheckIntegrityRequest*,
+                                          v1::CheckIntegrityReply* r) {
+  *r = s_->CheckIntegrity(facts_.spool_dir);
+  return grpc::Status::OK;
+}
+
 }  // namespace vmip

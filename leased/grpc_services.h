@@ -24,6 +24,7 @@ class CniService final : public v1::Cni::Service {
 
 struct DaemonFacts {
   std::string db_path;
+  std::string spool_dir;
   uint64_t spool_replayed = 0;
 };
 
@@ -36,6 +37,16 @@ class AdminService final : public v1::Admin::Service {
                          v1::ListPoolsReply* r) override;
   grpc::Status Status(grpc::ServerContext*, const v1::DaemonStatusRequest* q,
                       v1::DaemonStatusReply* r) override;
+  grpc::Status History(grpc::ServerContext*, const v1::HistoryRequest* q,
+                       v1::HistoryReply* r) override;
+  grpc::Status Reserve(grpc::ServerContext*, const v1::ReserveRequest* q,
+                       v1::ReserveReply* r) override;
+  grpc::Status Unreserve(grpc::ServerContext*, const v1::UnreserveRequest* q,
+                         v1::UnreserveReply* r) override;
+  grpc::Status Release(grpc::ServerContext*, const v1::ReleaseRequest* q,
+                       v1::ReleaseReply* r) override;
+  grpc::Status CheckIntegrity(grpc::ServerContext*, const v1::CheckIntegrityRequest* q,
+                              v1::CheckIntegrityReply* r) override;
 
  private:
   LeaseService* s_;

@@ -221,6 +221,14 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
   }
   std::vector<AddressRow> fresh;
   auto lease = store_->FindLease(c.network(), owner.value().KindName(), owner.value().name, c.ifname());
+  if (!lease && !c.reservation().empty()) {
+    auto claimed = ClaimReservation(c, owner.value());
+    if (!claimed.ok()) {
+      store_->Rollback();
+      return claimed.error();
+    }
+    lease = claimed.value();
+  }
   if (lease) {
     e = CheckLeaseFits(net, *lease, requested.value());
   } else {
@@ -230,7 +238,7 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
       return picked.error();
     }
     fresh = picked.value();
-    lease = LeaseRow{0, c.network(), owner.value().KindName(), owner.value().name, "", c.ifname(), now, fresh};
+    lease = LeaseRow{0, c.network(), owner.value().KindName(), owner.value().name, "", c.ifname(), now, "", fresh};
     auto id = BindNew(net, *lease, fresh);
     if (id.ok()) lease->id = id.value();
     else e = id.error();
@@ -277,21 +285,74 @@ Error LeaseService::Detach(const AttachmentRow& att, std::vector<Released>* rele
   auto lease = store_->FindLeaseById(att.lease_id);
   if (e.code || !lease) return e;
   std::string owner = lease->owner_kind + ":" + lease->owner;
-  e = store_->AppendEvent(EventRow{now, att.network, "detach", owner, "", att.container_id, att.ifname, node_});
+  std::string ip = lease->addresses.empty() ? "" : lease->addresses[0].ip;
+  e = store_->AppendEvent(EventRow{now, att.network, "detach", owner, ip, att.container_id, att.ifname, node_});
   if (e.code || lease->owner_kind != "pod") return e;
   auto left = store_->CountAttachments(lease->id);
   if (!left.ok()) return left.error();
   if (left.value() > 0) return Error{};
-  if (e = store_->DeleteLease(lease->id); e.code) return e;
-  auto net = networks_.find(att.network);
-  for (const AddressRow& a : lease->addresses) {
-    if (e = store_->MarkReleased(att.network, a.ip, now); e.code) return e;
-    e = store_->AppendEvent(EventRow{now, att.network, "release", owner, a.ip, att.container_id, att.ifname, node_});
+  return FreeLease(*lease, att.container_id, released);
+}
+
+Error LeaseService::FreeLease(const LeaseRow& lease, const std::string& container_id,
+                              std::vector<Released>* released) {
+  int64_t now = clock_();
+  std::string owner = lease.owner_kind + ":" + lease.owner;
+  std::string first_ip = lease.addresses.empty() ? "" : lease.addresses[0].ip;
+  if (!lease.reservation.empty()) {
+    Error e = store_->Reown(lease.id, "reservation", lease.reservation, "#" + first_ip, "");
+    if (!e.code)
+      e = store_->AppendEvent(EventRow{now, lease.network, "unclaim", owner, first_ip, container_id,
+                                       lease.ifname, node_});
+    return e;
+  }
+  if (Error e = store_->DeleteLease(lease.id); e.code) return e;
+  auto net = networks_.find(lease.network);
+  for (const AddressRow& a : lease.addresses) {
+    if (Error e = store_->MarkReleased(lease.network, a.ip, now); e.code) return e;
+    Error e = store_->AppendEvent(
+        EventRow{now, lease.network, "release", owner, a.ip, container_id, lease.ifname, node_});
     if (e.code) return e;
     auto ip = ParseIp(a.ip);
     if (ip && net != networks_.end()) released->push_back(Released{net->second.get(), *ip});
   }
   return Error{};
+}
+
+void LeaseService::ApplyReleased(const std::vector<Released>& released) {
+  int64_t now = clock_();
+  for (const Released& r : released) r.net->allocator->Release(r.ip, now);
+}
+
+void LeaseService::RebuildNetwork(const std::string& name) {
+  auto it = networks_.find(name);
+  if (it == networks_.end()) return;
+  v1::PoolConfig config = it->second->pool->config();
+  auto net = BuildNetwork(name, config);
+  if (net.ok()) it->second = std::move(net.value());
+  else networks_.erase(it);  // rebuilt lazily by the next request that names it
+}
+
+// A reservation (vmipctl reserve) becomes this owner's lease; its address never
+// went through the allocator, so the free sets do not change.
+Result<LeaseRow> LeaseService::ClaimReservation(const v1::Caller& c, const Owner& owner) {
+  auto held = store_->LeasesOf(c.network(), "reservation", c.reservation());
+  if (!held.ok()) return held.error();
+  if (held.value().empty())
+    return MakeError(kUnknownReservation, "reservation \"" + c.reservation() + "\" on network " +
+                                              c.network() + " does not exist or has no unclaimed address");
+  LeaseRow lease = held.value().front();
+  Error e = store_->Reown(lease.id, owner.KindName(), owner.name, c.ifname(), c.reservation());
+  if (!e.code)
+    e = store_->AppendEvent(EventRow{clock_(), c.network(), "claim", owner.KindName() + ":" + owner.name,
+                                     lease.addresses.empty() ? "" : lease.addresses[0].ip, c.container_id(),
+                                     c.ifname(), node_});
+  if (e.code) return e;
+  lease.owner_kind = owner.KindName();
+  lease.owner = owner.name;
+  lease.ifname = c.ifname();
+  lease.reservation = c.reservation();
+  return lease;
 }
 
 v1::DelReply LeaseService::Del(const v1::DelRequest& req) {
@@ -315,12 +376,9 @@ v1::DelReply LeaseService::Del(const v1::DelRequest& req) {
     Log(LogLevel::kError, "op=del" + Field("network", c.network()) + " msg=\"" + e.msg + "\"");
     return WithError<v1::DelReply>(e);
   }
-  int64_t now = clock_();
+  ApplyReleased(released);
   std::string ips;
-  for (const Released& r : released) {
-    r.net->allocator->Release(r.ip, now);
-    ips += (ips.empty() ? "" : ",") + r.ip.ToString();
-  }
+  for (const Released& r : released) ips += (ips.empty() ? "" : ",") + r.ip.ToString();
   Log(LogLevel::kInfo, "op=del" + Field("network", c.network()) + Field("container", c.container_id()) +
                            Field("ifname", c.ifname()) + Field("released", ips));
   return v1::DelReply{};
@@ -381,7 +439,7 @@ v1::GcReply LeaseService::Gc(const v1::GcRequest& req) {
     store_->Rollback();
     return WithError<v1::GcReply>(e);
   }
-  for (const Released& r : released) r.net->allocator->Release(r.ip, clock_());
+  ApplyReleased(released);
   Log(LogLevel::kInfo, "op=gc" + Field("network", req.network()) + Field("dropped", std::to_string(dropped)));
   v1::GcReply reply;
   reply.set_dropped(dropped);

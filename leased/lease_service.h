@@ -14,6 +14,7 @@
 #include "allocator.h"
 #include "error.h"
 #include "lease_store.h"
+#include "owner.h"
 #include "pool.h"
 #include "vmip.pb.h"
 
@@ -37,6 +38,15 @@ class LeaseService {
   v1::ListLeasesReply ListLeases(const v1::ListLeasesRequest& req);
   v1::ListPoolsReply ListPools();
   v1::DaemonStatusReply DaemonStatus();
+  v1::HistoryReply History(const v1::HistoryRequest& req);
+
+  // Admin actions (lease_admin.cc).
+  v1::ReserveReply Reserve(const v1::ReserveRequest& req);
+  v1::UnreserveReply Unreserve(const v1::UnreserveRequest& req);
+  v1::ReleaseReply Release(const v1::ReleaseRequest& req);
+
+  // Compares the table, the free sets and the spool (integrity_check.cc).
+  v1::CheckIntegrityReply CheckIntegrity(const std::string& spool_dir);
 
   const std::string& node() const { return node_; }
 
@@ -58,6 +68,14 @@ class LeaseService {
   Error CheckLeaseFits(Network& net, const LeaseRow& lease, const std::vector<IpAddress>& requested);
   Result<int64_t> BindNew(Network& net, const LeaseRow& lease, const std::vector<AddressRow>& addrs);
   Error Detach(const AttachmentRow& att, std::vector<Released>* released);
+  // Gives a lease's addresses back: to its reservation if it was claimed from one,
+  // else to the pool (recorded as released, for oldest-first reuse).
+  Error FreeLease(const LeaseRow& lease, const std::string& container_id,
+                  std::vector<Released>* released);
+  Result<LeaseRow> ClaimReservation(const v1::Caller& c, const Owner& owner);
+  void ApplyReleased(const std::vector<Released>& released);
+  // After a failed transaction that already touched the free sets.
+  void RebuildNetwork(const std::string& name);
   Error Commit();
   v1::AddReply ReplyFor(const Network& net, const LeaseRow& lease) const;
   Error HolderError(const std::string& network, const std::string& ip);

@@ -6,7 +6,8 @@
 
 namespace vmip {
 namespace {
-const char* kLeaseColumns = "id, network, owner_kind, owner, owner_uid, ifname, created_at";
+const char* kLeaseColumns =
+    "id, network, owner_kind, owner, owner_uid, ifname, created_at, reservation";
 }
 
 Result<std::unique_ptr<LeaseStore>> LeaseStore::Open(const std::string& path) {
@@ -56,6 +57,7 @@ LeaseRow LeaseStore::ReadLease(Statement& q) {
   l.owner_uid = q.Text(4);
   l.ifname = q.Text(5);
   l.created_at = q.Int(6);
+  l.reservation = q.Text(7);
   return l;
 }
 
@@ -113,10 +115,10 @@ std::optional<AttachmentRow> LeaseStore::FindAttachment(const std::string& netwo
 
 Result<int64_t> LeaseStore::InsertLease(const LeaseRow& l) {
   Statement& q = db_->Prepare(
-      "INSERT INTO leases(network, owner_kind, owner, owner_uid, ifname, created_at) "
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+      "INSERT INTO leases(network, owner_kind, owner, owner_uid, ifname, created_at, reservation) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
   q.Bind(1, l.network).Bind(2, l.owner_kind).Bind(3, l.owner).Bind(4, l.owner_uid);
-  q.Bind(5, l.ifname).Bind(6, l.created_at);
+  q.Bind(5, l.ifname).Bind(6, l.created_at).Bind(7, l.reservation);
   Error e = Done(q, "cannot insert lease");
   if (e.code) return e;
   return db_->LastInsertId();
@@ -157,6 +159,74 @@ Error LeaseStore::DeleteLease(int64_t lease_id) {
   Statement& q = db_->Prepare("DELETE FROM leases WHERE id = ?1");
   q.Bind(1, lease_id);
   return Done(q, "cannot delete lease");
+}
+
+Error LeaseStore::Reown(int64_t lease_id, const std::string& kind, const std::string& owner,
+                         const std::string& ifname, const std::string& reservation) {
+  Statement& q = db_->Prepare(
+      "UPDATE leases SET owner_kind = ?2, owner = ?3, ifname = ?4, reservation = ?5 WHERE id = ?1");
+  q.Bind(1, lease_id).Bind(2, kind).Bind(3, owner).Bind(4, ifname).Bind(5, reservation);
+  return Done(q, "cannot move lease to " + kind + " " + owner);
+}
+
+Result<std::vector<LeaseRow>> LeaseStore::LeasesOf(const std::string& network,
+                                                   const std::string& kind,
+                                                   const std::string& owner) {
+  Statement& q = db_->Prepare(std::string("SELECT ") + kLeaseColumns +
+                              " FROM leases WHERE owner_kind = ?2 AND owner = ?3 AND "
+                              "(?1 = '' OR network = ?1) ORDER BY network, ifname");
+  q.Bind(1, network).Bind(2, kind).Bind(3, owner);
+  std::vector<LeaseRow> out;
+  while (q.Step()) out.push_back(ReadLease(q));
+  if (q.failed()) return db_->LastError("cannot read leases of " + owner);
+  for (LeaseRow& l : out)
+    if (Error e = LoadAddresses(l); e.code) return e;
+  return out;
+}
+
+Result<std::vector<AttachmentRow>> LeaseStore::AttachmentsOf(int64_t lease_id) {
+  Statement& q = db_->Prepare(
+      "SELECT network, container_id, ifname, netns, node, lease_id, attached_at "
+      "FROM attachments WHERE lease_id = ?1");
+  q.Bind(1, lease_id);
+  std::vector<AttachmentRow> out;
+  while (q.Step())
+    out.push_back(AttachmentRow{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Int(5),
+                                q.Int(6)});
+  if (q.failed()) return db_->LastError("cannot read attachments");
+  return out;
+}
+
+Error LeaseStore::ClearReservation(const std::string& network, const std::string& reservation) {
+  Statement& q = db_->Prepare(
+      "UPDATE leases SET reservation = '' WHERE network = ?1 AND reservation = ?2");
+  q.Bind(1, network).Bind(2, reservation);
+  return Done(q, "cannot clear reservation " + reservation);
+}
+
+Result<std::vector<EventRow>> LeaseStore::Events(const std::string& network,
+                                                 const std::string& owner, const std::string& ip,
+                                                 int64_t limit) {
+  Statement& q = db_->Prepare(
+      "SELECT at, network, kind, owner, ip, container_id, ifname, node FROM events "
+      "WHERE (?1 = '' OR network = ?1) AND (?2 = '' OR owner = ?2) AND (?3 = '' OR ip = ?3) "
+      "ORDER BY id DESC LIMIT ?4");
+  q.Bind(1, network).Bind(2, owner).Bind(3, ip).Bind(4, limit);
+  std::vector<EventRow> out;
+  while (q.Step())
+    out.push_back(EventRow{q.Int(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Text(5),
+                           q.Text(6), q.Text(7)});
+  if (q.failed()) return db_->LastError("cannot read events");
+  return out;
+}
+
+Result<std::vector<std::string>> LeaseStore::DuplicateAddresses() {
+  Statement& q = db_->Prepare(
+      "SELECT network, ip FROM addresses GROUP BY network, ip HAVING count(*) > 1");
+  std::vector<std::string> out;
+  while (q.Step()) out.push_back(q.Text(0) + " " + q.Text(1));
+  if (q.failed()) return db_->LastError("cannot check duplicates");
+  return out;
 }
 
 Error LeaseStore::MarkReleased(const std::string& network, const std::string& ip, int64_t at) {

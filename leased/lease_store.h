@@ -24,6 +24,7 @@ struct LeaseRow {
   int64_t id = 0;
   std::string network, owner_kind, owner, owner_uid, ifname;
   int64_t created_at = 0;
+  std::string reservation;  // the reservation a VM lease was claimed from
   std::vector<AddressRow> addresses;  // ordered by range set
 };
 
@@ -69,6 +70,19 @@ class LeaseStore {
   Error DeleteAttachment(const AttachmentRow& a);
   Result<int64_t> CountAttachments(int64_t lease_id);
   Error DeleteLease(int64_t lease_id);
+  // Moves a lease to another owner (claiming or returning a reservation).
+  Error Reown(int64_t lease_id, const std::string& kind, const std::string& owner,
+              const std::string& ifname, const std::string& reservation);
+  // Every lease of an owner; network "" means every network.
+  Result<std::vector<LeaseRow>> LeasesOf(const std::string& network, const std::string& kind,
+                                         const std::string& owner);
+  Result<std::vector<AttachmentRow>> AttachmentsOf(int64_t lease_id);
+  Error ClearReservation(const std::string& network, const std::string& reservation);
+  // Newest first. Empty filters match everything.
+  Result<std::vector<EventRow>> Events(const std::string& network, const std::string& owner,
+                                       const std::string& ip, int64_t limit);
+  // Pairs (network, ip) bound more than once: must always be empty (UNIQUE).
+  Result<std::vector<std::string>> DuplicateAddresses();
   Error MarkReleased(const std::string& network, const std::string& ip, int64_t at);
   Error ClearReleased(const std::string& network, const std::string& ip);
   Error AppendEvent(const EventRow& e);

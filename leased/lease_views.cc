@@ -26,6 +26,12 @@ bool Matches(const v1::LeaseFilter& f, const v1::Lease& l) {
     if (!is_vm || l.owner().substr(slash + 1) != want) return false;
     if (f.vm().find('/') != std::string::npos && l.owner() != f.vm()) return false;
   }
+  if (!f.owner().empty() && f.owner() != l.owner()) return false;
+  if (!f.ip().empty()) {
+    bool holds = false;
+    for (const auto& ip : l.ips()) holds |= ip == f.ip();
+    if (!holds) return false;
+  }
   if (!f.node().empty()) {
     bool on_node = false;
     for (const auto& a : l.attachments()) on_node |= a.node() == f.node();
@@ -109,6 +115,31 @@ v1::DaemonStatusReply LeaseService::DaemonStatus() {
   reply.set_leases(leases.value());
   reply.set_attachments(atts.value());
   reply.set_pools(networks_.size());
+  return reply;
+}
+
+}  // namespace vmip
+
+namespace vmip {
+
+v1::HistoryReply LeaseService::History(const v1::HistoryRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t limit = req.limit() ? req.limit() : 100;
+  auto events = store_->Events(req.network(), req.vm().empty() ? "" : "vm:" + req.vm(), req.ip(), limit);
+  store_->Idle();
+  if (!events.ok()) return WithError<v1::HistoryReply>(events.error());
+  v1::HistoryReply reply;
+  for (const EventRow& e : events.value()) {
+    v1::Event* out = reply.add_events();
+    out->set_at(e.at);
+    out->set_network(e.network);
+    out->set_kind(e.kind);
+    out->set_owner(e.owner);
+    out->set_ip(e.ip);
+    out->set_container_id(e.container_id);
+    out->set_ifname(e.ifname);
+    out->set_node(e.node);
+  }
   return reply;
 }
 

@@ -1,0 +1,137 @@
+// Operator actions from vmipctl: reserve and unreserve addresses, release a VM.
+#include "decision_log.h"
+#include "lease_service.h"
+
+namespace vmip {
+namespace {
+
+template <typename Reply>
+Reply WithError(const Error& e) {
+  Reply r;
+  r.mutable_error()->set_code(e.code);
+  r.mutable_error()->set_msg(e.msg);
+  return r;
+}
+
+constexpr unsigned kLeaseAttached = 108;
+constexpr uint32_t kMaxReserve = 4096;
+
+}  // namespace
+
+v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = networks_.find(req.network());
+  if (it == networks_.end())
+    return WithError<v1::ReserveReply>(MakeError(
+        kInvalidConfig, "network \"" + req.network() + "\" has no pool yet: it is configured by its first ADD"));
+  if (!IsValidNetworkName(req.name()))
+    return WithError<v1::ReserveReply>(MakeError(kInvalidConfig, "invalid reservation name \"" + req.name() + "\""));
+  uint32_t count = req.ip().empty() ? std::max<uint32_t>(req.count(), 1) : 1;
+  if (count > kMaxReserve)
+    return WithError<v1::ReserveReply>(MakeError(kInvalidConfig, "--count is limited to 4096"));
+  Network& net = *it->second;
+  std::vector<IpAddress> requested(net.pool->sets().size(), IpAddress{});
+  if (!req.ip().empty()) {
+    auto ip = ParseIp(req.ip());
+    int set = ip ? net.pool->SetContaining(*ip) : -1;
+    if (set < 0 || net.pool->IsReserved(*ip))
+      return WithError<v1::ReserveReply>(MakeError(
+          kAddressOutsidePool, "\"" + req.ip() + "\" is not an assignable address of network " + req.network()));
+    requested[set] = *ip;
+  }
+  int64_t now = clock_();
+  v1::ReserveReply reply;
+  Error e = store_->Begin();
+  // Addresses are taken as they are picked so the next pick differs; if the
+  // transaction fails, the free sets are rebuilt from the database.
+  for (uint32_t i = 0; i < count && !e.code; i++) {
+    auto picked = PickAddresses(net, requested);
+    if (!picked.ok()) {
+      e = picked.error();
+      break;
+    }
+    LeaseRow lease{0, req.network(), "reservation", req.name(), "", "#" + picked.value()[0].ip, now, "", {}};
+    auto id = BindNew(net, lease, picked.value());
+    if (!id.ok()) e = id.error();
+    for (const AddressRow& a : picked.value()) {
+      net.allocator->Take(*ParseIp(a.ip));
+      reply.add_ips(a.ip);
+    }
+  }
+  if (!e.code) e = Commit();
+  store_->Idle();
+  if (e.code) {
+    store_->Rollback();
+    RebuildNetwork(req.network());
+    return WithError<v1::ReserveReply>(e);
+  }
+  Log(LogLevel::kInfo, "op=reserve network=" + req.network() + " name=" + req.name() +
+                           " count=" + std::to_string(reply.ips_size()));
+  return reply;
+}
+
+v1::UnreserveReply LeaseService::Unreserve(const v1::UnreserveRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto held = store_->LeasesOf(req.network(), "reservation", req.name());
+  if (!held.ok()) return WithError<v1::UnreserveReply>(held.error());
+  std::vector<Released> released;
+  Error e = store_->Begin();
+  for (const LeaseRow& l : held.value())
+    if (!e.code) e = FreeLease(l, "", &released);
+  // Claimed addresses stay with their VMs, as ordinary VM leases from now on.
+  if (!e.code) e = store_->ClearReservation(req.network(), req.name());
+  if (!e.code) e = Commit();
+  store_->Idle();
+  if (e.code) {
+    store_->Rollback();
+    return WithError<v1::UnreserveReply>(e);
+  }
+  if (held.value().empty())
+    return WithError<v1::UnreserveReply>(MakeError(
+        kUnknownReservation, "no unclaimed addresses of reservation \"" + req.name() + "\" on network " + req.network()));
+  ApplyReleased(released);
+  v1::UnreserveReply reply;
+  reply.set_released(static_cast<uint32_t>(held.value().size()));
+  Log(LogLevel::kInfo, "op=unreserve network=" + req.network() + " name=" + req.name());
+  return reply;
+}
+
+v1::ReleaseReply LeaseService::Release(const v1::ReleaseRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (req.vm().find('/') == std::string::npos)
+    return WithError<v1::ReleaseReply>(MakeError(kInvalidConfig, "--vm must be namespace/name"));
+  auto leases = store_->LeasesOf(req.network(), "vm", req.vm());
+  if (!leases.ok()) return WithError<v1::ReleaseReply>(leases.error());
+  if (leases.value().empty())
+    return WithError<v1::ReleaseReply>(MakeError(kNoLease, "VM " + req.vm() + " holds no lease" +
+                                                               (req.network().empty() ? "" : " on network " + req.network())));
+  std::vector<Released> released;
+  v1::ReleaseReply reply;
+  Error e = store_->Begin();
+  for (const LeaseRow& l : leases.value()) {
+    auto atts = store_->AttachmentsOf(l.id);
+    if (!atts.ok()) e = atts.error();
+    if (e.code) break;
+    if (!atts.value().empty() && !req.force()) {
+      e = MakeError(kLeaseAttached, "VM " + req.vm() + " is attached to container " + atts.value()[0].container_id +
+                                        " on node " + atts.value()[0].node + " (network " + l.network +
+                                        "); stop the VM first or use --force");
+      break;
+    }
+    for (const AttachmentRow& a : atts.value())
+      if (!e.code) e = store_->DeleteAttachment(a);
+    if (!e.code) e = FreeLease(l, "", &released);
+    for (const AddressRow& a : l.addresses) reply.add_ips(a.ip);
+  }
+  if (!e.code) e = Commit();
+  store_->Idle();
+  if (e.code) {
+    store_->Rollback();
+    return WithError<v1::ReleaseReply>(e);
+  }
+  ApplyReleased(released);
+  Log(LogLevel::kInfo, "op=release vm=" + req.vm() + " addresses=" + std::to_string(reply.ips_size()));
+  return reply;
+}
+
+}  // namespace vmip
