@@ -6,7 +6,9 @@ Allocator::Allocator(const Pool& pool) : pool_(&pool), released_(pool.sets().siz
   for (const auto& set : pool.sets()) cursors_.push_back(Cursor{0, set.ranges.front().start});
 }
 
-void Allocator::MarkTaken(const IpAddress& ip) { taken_.insert(ip); }
+void Allocator::MarkTaken(const IpAddress& ip) {
+  taken_.insert(ip);
+}
 
 void Allocator::MarkReleased(const IpAddress& ip, int64_t released_at) {
   int set = pool_->SetContaining(ip);

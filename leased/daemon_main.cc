@@ -95,9 +95,9 @@ int Serve(const Options& o) {
   umask(old_mask);
   if (!server) return Fail("cannot listen on " + o.socket);
   chmod(o.socket.c_str(), 0600);
-  vmip::Log(vmip::LogLevel::kInfo, "op=start socket=" + o.socket + " db=" + o.db +
-                                       " node=" + o.node + " schema=" +
-                                       std::to_string(store.value()->schema_version()));
+  vmip::Log(vmip::LogLevel::kInfo,
+            "op=start socket=" + o.socket + " db=" + o.db + " node=" + o.node +
+                " schema=" + std::to_string(store.value()->schema_version()));
 
   sigset_t sigs;
   sigemptyset(&sigs);
@@ -123,17 +123,21 @@ int main(int argc, char** argv) {
 
   Options o;
   o.node = Hostname();
-  CLI::App app{"vmip-leased: the vmip node daemon. Keeps the lease table of VM and pod\n"
-               "addresses in SQLite and answers the vmip CNI plugin and vmipctl on a unix socket."};
-  app.add_option("--socket", o.socket, "unix socket to serve on (mode 0600)")->capture_default_str();
+  CLI::App app{
+      "vmip-leased: the vmip node daemon. Keeps the lease table of VM and pod\n"
+      "addresses in SQLite and answers the vmip CNI plugin and vmipctl on a unix socket."};
+  app.add_option("--socket", o.socket, "unix socket to serve on (mode 0600)")
+      ->capture_default_str();
   app.add_option("--db", o.db, "SQLite lease database")->capture_default_str();
-  app.add_option("--spool-dir", o.spool_dir, "DEL records spooled by the plugin while the daemon was down")
+  app.add_option("--spool-dir", o.spool_dir,
+                 "DEL records spooled by the plugin while the daemon was down")
       ->capture_default_str();
   app.add_option("--node-name", o.node, "this node's name (default: the hostname)");
   app.add_option("--log-level", o.log_level, "debug, info, warn or error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   vmip::LogLevel level;
-  if (!vmip::ParseLogLevel(o.log_level, &level)) return Fail("--log-level: unknown level " + o.log_level);
+  if (!vmip::ParseLogLevel(o.log_level, &level))
+    return Fail("--log-level: unknown level " + o.log_level);
   vmip::SetLogLevel(level);
   return Serve(o);
 }

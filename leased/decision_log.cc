@@ -10,7 +10,9 @@ std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 const char* kNames[] = {"debug", "info", "warn", "error"};
 }  // namespace
 
-void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
+void SetLogLevel(LogLevel level) {
+  g_level = static_cast<int>(level);
+}
 
 bool ParseLogLevel(const std::string& text, LogLevel* out) {
   for (int i = 0; i < 4; i++)

@@ -16,7 +16,8 @@ class CniService final : public v1::Cni::Service {
   grpc::Status Del(grpc::ServerContext*, const v1::DelRequest* q, v1::DelReply* r) override;
   grpc::Status Check(grpc::ServerContext*, const v1::CheckRequest* q, v1::CheckReply* r) override;
   grpc::Status Gc(grpc::ServerContext*, const v1::GcRequest* q, v1::GcReply* r) override;
-  grpc::Status Status(grpc::ServerContext*, const v1::StatusRequest* q, v1::StatusReply* r) override;
+  grpc::Status Status(grpc::ServerContext*, const v1::StatusRequest* q,
+                      v1::StatusReply* r) override;
 
  private:
   LeaseService* s_;

@@ -27,10 +27,12 @@ void CompareAddresses(const std::string& network, const std::set<IpAddress>& in_
                       const std::set<IpAddress>& in_memory, std::vector<std::string>* problems) {
   for (const auto& ip : in_db)
     if (!in_memory.count(ip))
-      problems->push_back(network + ": " + ip.ToString() + " is bound in the database but free in memory");
+      problems->push_back(network + ": " + ip.ToString() +
+                          " is bound in the database but free in memory");
   for (const auto& ip : in_memory)
     if (!in_db.count(ip))
-      problems->push_back(network + ": " + ip.ToString() + " is taken in memory but not bound in the database");
+      problems->push_back(network + ": " + ip.ToString() +
+                          " is taken in memory but not bound in the database");
 }
 
 }  // namespace
@@ -43,9 +45,10 @@ v1::CheckIntegrityReply LeaseService::CheckIntegrity(const std::string& spool_di
   auto leases = store_->ListLeases("");
   auto atts = store_->ListAttachments("");
   std::map<std::string, std::map<IpAddress, int64_t>> released;
-  Error e = store_->ForEachReleased("", [&](const std::string& n, const std::string& ip, int64_t at) {
-    if (auto a = ParseIp(ip)) released[n][*a] = at;
-  });
+  Error e =
+      store_->ForEachReleased("", [&](const std::string& n, const std::string& ip, int64_t at) {
+        if (auto a = ParseIp(ip)) released[n][*a] = at;
+      });
   store_->Idle();
   if (!dups.ok() || !leases.ok() || !atts.ok() || e.code) {
     reply.mutable_error()->set_code(kTryAgainLater);
@@ -58,9 +61,12 @@ v1::CheckIntegrityReply LeaseService::CheckIntegrity(const std::string& spool_di
   std::map<int64_t, int> attached;
   for (const auto& a : atts.value()) attached[a.lease_id]++;
   for (const LeaseRow& l : leases.value()) {
-    if (l.addresses.empty()) problems.push_back(l.network + ": lease of " + l.owner_kind + " " + l.owner + " has no address");
+    if (l.addresses.empty())
+      problems.push_back(l.network + ": lease of " + l.owner_kind + " " + l.owner +
+                         " has no address");
     if (l.owner_kind == "pod" && !attached.count(l.id))
-      problems.push_back(l.network + ": pod lease " + l.owner + " has no attachment (leaked; DEL lost)");
+      problems.push_back(l.network + ": pod lease " + l.owner +
+                         " has no attachment (leaked; DEL lost)");
     for (const auto& a : l.addresses)
       if (auto ip = ParseIp(a.ip)) bound[l.network].insert(*ip);
     reply.set_addresses_checked(reply.addresses_checked() + l.addresses.size());
@@ -71,7 +77,8 @@ v1::CheckIntegrityReply LeaseService::CheckIntegrity(const std::string& spool_di
     CompareAddresses(name, bound[name], net->allocator->taken(), &problems);
     for (const auto& [ip, at] : net->allocator->released())
       if (!released[name].count(ip))
-        problems.push_back(name + ": " + ip.ToString() + " is queued for reuse in memory but not in the database");
+        problems.push_back(name + ": " + ip.ToString() +
+                           " is queued for reuse in memory but not in the database");
   }
   if (size_t n = PendingSpoolRecords(spool_dir))
     problems.push_back(std::to_string(n) + " DEL record(s) waiting in " + spool_dir +

@@ -50,15 +50,21 @@ std::optional<IpAddress> ParseIp(std::string_view text) {
   return std::nullopt;
 }
 
-IpAddress Cidr::First() const { return IpAddress{base.v6, base.value & ~HostMask(base.bits(), prefix)}; }
+IpAddress Cidr::First() const {
+  return IpAddress{base.v6, base.value & ~HostMask(base.bits(), prefix)};
+}
 
-IpAddress Cidr::Last() const { return IpAddress{base.v6, First().value | HostMask(base.bits(), prefix)}; }
+IpAddress Cidr::Last() const {
+  return IpAddress{base.v6, First().value | HostMask(base.bits(), prefix)};
+}
 
 bool Cidr::Contains(const IpAddress& ip) const {
   return ip.v6 == base.v6 && First().value <= ip.value && ip.value <= Last().value;
 }
 
-std::string Cidr::ToString() const { return base.ToString() + "/" + std::to_string(prefix); }
+std::string Cidr::ToString() const {
+  return base.ToString() + "/" + std::to_string(prefix);
+}
 
 std::optional<Cidr> ParseCidr(std::string_view text, bool allow_bare) {
   size_t slash = text.find('/');

@@ -23,9 +23,11 @@ v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
   auto it = networks_.find(req.network());
   if (it == networks_.end())
     return WithError<v1::ReserveReply>(MakeError(
-        kInvalidConfig, "network \"" + req.network() + "\" has no pool yet: it is configured by its first ADD"));
+        kInvalidConfig,
+        "network \"" + req.network() + "\" has no pool yet: it is configured by its first ADD"));
   if (!IsValidNetworkName(req.name()))
-    return WithError<v1::ReserveReply>(MakeError(kInvalidConfig, "invalid reservation name \"" + req.name() + "\""));
+    return WithError<v1::ReserveReply>(
+        MakeError(kInvalidConfig, "invalid reservation name \"" + req.name() + "\""));
   uint32_t count = req.ip().empty() ? std::max<uint32_t>(req.count(), 1) : 1;
   if (count > kMaxReserve)
     return WithError<v1::ReserveReply>(MakeError(kInvalidConfig, "--count is limited to 4096"));
@@ -36,7 +38,8 @@ v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
     int set = ip ? net.pool->SetContaining(*ip) : -1;
     if (set < 0 || net.pool->IsReserved(*ip))
       return WithError<v1::ReserveReply>(MakeError(
-          kAddressOutsidePool, "\"" + req.ip() + "\" is not an assignable address of network " + req.network()));
+          kAddressOutsidePool,
+          "\"" + req.ip() + "\" is not an assignable address of network " + req.network()));
     requested[set] = *ip;
   }
   int64_t now = clock_();
@@ -50,7 +53,8 @@ v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
       e = picked.error();
       break;
     }
-    LeaseRow lease{0, req.network(), "reservation", req.name(), "", "#" + picked.value()[0].ip, now, "", {}};
+    LeaseRow lease{
+        0, req.network(), "reservation", req.name(), "", "#" + picked.value()[0].ip, now, "", {}};
     auto id = BindNew(net, lease, picked.value());
     if (!id.ok()) e = id.error();
     for (const AddressRow& a : picked.value()) {
@@ -87,8 +91,9 @@ v1::UnreserveReply LeaseService::Unreserve(const v1::UnreserveRequest& req) {
     return WithError<v1::UnreserveReply>(e);
   }
   if (held.value().empty())
-    return WithError<v1::UnreserveReply>(MakeError(
-        kUnknownReservation, "no unclaimed addresses of reservation \"" + req.name() + "\" on network " + req.network()));
+    return WithError<v1::UnreserveReply>(
+        MakeError(kUnknownReservation, "no unclaimed addresses of reservation \"" + req.name() +
+                                           "\" on network " + req.network()));
   ApplyReleased(released);
   v1::UnreserveReply reply;
   reply.set_released(static_cast<uint32_t>(held.value().size()));
@@ -103,8 +108,9 @@ v1::ReleaseReply LeaseService::Release(const v1::ReleaseRequest& req) {
   auto leases = store_->LeasesOf(req.network(), "vm", req.vm());
   if (!leases.ok()) return WithError<v1::ReleaseReply>(leases.error());
   if (leases.value().empty())
-    return WithError<v1::ReleaseReply>(MakeError(kNoLease, "VM " + req.vm() + " holds no lease" +
-                                                               (req.network().empty() ? "" : " on network " + req.network())));
+    return WithError<v1::ReleaseReply>(
+        MakeError(kNoLease, "VM " + req.vm() + " holds no lease" +
+                                (req.network().empty() ? "" : " on network " + req.network())));
   std::vector<Released> released;
   v1::ReleaseReply reply;
   Error e = store_->Begin();
@@ -113,8 +119,9 @@ v1::ReleaseReply LeaseService::Release(const v1::ReleaseRequest& req) {
     if (!atts.ok()) e = atts.error();
     if (e.code) break;
     if (!atts.value().empty() && !req.force()) {
-      e = MakeError(kLeaseAttached, "VM " + req.vm() + " is attached to container " + atts.value()[0].container_id +
-                                        " on node " + atts.value()[0].node + " (network " + l.network +
+      e = MakeError(kLeaseAttached, "VM " + req.vm() + " is attached to container " +
+                                        atts.value()[0].container_id + " on node " +
+                                        atts.value()[0].node + " (network " + l.network +
                                         "); stop the VM first or use --force");
       break;
     }
@@ -130,7 +137,8 @@ v1::ReleaseReply LeaseService::Release(const v1::ReleaseRequest& req) {
     return WithError<v1::ReleaseReply>(e);
   }
   ApplyReleased(released);
-  Log(LogLevel::kInfo, "op=release vm=" + req.vm() + " addresses=" + std::to_string(reply.ips_size()));
+  Log(LogLevel::kInfo,
+      "op=release vm=" + req.vm() + " addresses=" + std::to_string(reply.ips_size()));
   return reply;
 }
 

@@ -19,25 +19,27 @@ Reply WithError(const Error& e) {
 }
 
 // Requested addresses, one per range set at most, in range-set order.
-Result<std::vector<IpAddress>> ParseRequested(const Pool& pool,
-                                              const google::protobuf::RepeatedPtrField<std::string>& in) {
+Result<std::vector<IpAddress>> ParseRequested(
+    const Pool& pool, const google::protobuf::RepeatedPtrField<std::string>& in) {
   std::vector<IpAddress> out(pool.sets().size(), IpAddress{});
   std::vector<bool> seen(pool.sets().size(), false);
   for (const std::string& text : in) {
     auto cidr = ParseCidr(text, /*allow_bare=*/true);
     if (!cidr)
-      return MakeError(kInvalidConfig, "requested IP \"" + text.substr(0, 64) + "\" is not an IP address");
+      return MakeError(kInvalidConfig,
+                       "requested IP \"" + text.substr(0, 64) + "\" is not an IP address");
     int set = pool.SetContaining(cidr->base);
     if (set < 0)
       return MakeError(kAddressOutsidePool, "requested IP " + cidr->base.ToString() +
-                                                " is outside the ranges of network " + pool.network() +
-                                                " (" + pool.Describe() + ")");
+                                                " is outside the ranges of network " +
+                                                pool.network() + " (" + pool.Describe() + ")");
     if (pool.IsReserved(cidr->base))
       return MakeError(kAddressOutsidePool, "requested IP " + cidr->base.ToString() +
                                                 " is a gateway or excluded address of network " +
                                                 pool.network());
     if (seen[set])
-      return MakeError(kInvalidConfig, "more than one requested IP in range set " + std::to_string(set));
+      return MakeError(kInvalidConfig,
+                       "more than one requested IP in range set " + std::to_string(set));
     seen[set] = true;
     out[set] = cidr->base;
   }
@@ -46,7 +48,9 @@ Result<std::vector<IpAddress>> ParseRequested(const Pool& pool,
   return out;
 }
 
-bool IsNone(const IpAddress& ip) { return !ip.v6 && ip.value == 0; }
+bool IsNone(const IpAddress& ip) {
+  return !ip.v6 && ip.value == 0;
+}
 
 std::string Field(const std::string& key, const std::string& value) {
   return " " + key + "=" + (value.empty() ? "\"\"" : value);
@@ -83,7 +87,8 @@ Error LeaseService::Load() {
   if (!pools.ok()) return pools.error();
   for (const auto& [name, bytes] : pools.value()) {
     v1::PoolConfig config;
-    if (!config.ParseFromString(bytes)) return MakeError(kInternal, "stored pool " + name + " is unreadable");
+    if (!config.ParseFromString(bytes))
+      return MakeError(kInternal, "stored pool " + name + " is unreadable");
     auto net = BuildNetwork(name, config);
     if (!net.ok()) return net.error();
     networks_[name] = std::move(net.value());
@@ -96,7 +101,7 @@ Error LeaseService::Load() {
 // in-memory pool (the free sets are rebuilt from the database); it is saved with
 // the request's transaction.
 Result<LeaseService::Network*> LeaseService::NetworkFor(const std::string& name,
-                                                         const v1::PoolConfig& config) {
+                                                        const v1::PoolConfig& config) {
   auto it = networks_.find(name);
   std::string bytes;
   config.SerializeToString(&bytes);
@@ -115,8 +120,8 @@ Error LeaseService::HolderError(const std::string& network, const std::string& i
   return MakeError(kAddressHeld, "address " + ip + " on network " + network + " is held by " + who);
 }
 
-Result<std::vector<AddressRow>> LeaseService::PickAddresses(Network& net,
-                                                            const std::vector<IpAddress>& requested) {
+Result<std::vector<AddressRow>> LeaseService::PickAddresses(
+    Network& net, const std::vector<IpAddress>& requested) {
   std::vector<AddressRow> out;
   for (size_t s = 0; s < net.pool->sets().size(); s++) {
     IpAddress ip = requested[s];
@@ -125,8 +130,8 @@ Result<std::vector<AddressRow>> LeaseService::PickAddresses(Network& net,
     } else {
       auto next = net.allocator->Next(static_cast<int>(s));
       if (!next)
-        return MakeError(kPoolExhausted, "no free address in range set " + std::to_string(s) + " (" +
-                                             net.pool->Describe() + ") of network " +
+        return MakeError(kPoolExhausted, "no free address in range set " + std::to_string(s) +
+                                             " (" + net.pool->Describe() + ") of network " +
                                              net.pool->network());
       ip = *next;
     }
@@ -149,15 +154,16 @@ Error LeaseService::CheckLeaseFits(Network& net, const LeaseRow& lease,
                            " no longer contains; fix the pool config or release the lease");
     const IpAddress& want = requested[a.range_set];
     if (!IsNone(want) && want != *ip)
-      return MakeError(kLeaseMismatch, lease.owner_kind + " " + lease.owner + " is bound to " + a.ip +
-                                           "; requested " + want.ToString() +
+      return MakeError(kLeaseMismatch, lease.owner_kind + " " + lease.owner + " is bound to " +
+                                           a.ip + "; requested " + want.ToString() +
                                            " (release the lease to move it)");
   }
   if (lease.addresses.size() != net.pool->sets().size())
     return MakeError(kBoundOutsidePool, lease.owner_kind + " " + lease.owner + " holds " +
                                             std::to_string(lease.addresses.size()) +
                                             " addresses but network " + lease.network + " has " +
-                                            std::to_string(net.pool->sets().size()) + " range sets");
+                                            std::to_string(net.pool->sets().size()) +
+                                            " range sets");
   return Error{};
 }
 
@@ -170,7 +176,8 @@ Result<int64_t> LeaseService::BindNew(Network& net, const LeaseRow& lease,
     if (!e.code) e = store_->ClearReleased(lease.network, a.ip);
     if (!e.code)
       e = store_->AppendEvent(EventRow{lease.created_at, lease.network, "bind",
-                                       lease.owner_kind + ":" + lease.owner, a.ip, "", lease.ifname, node_});
+                                       lease.owner_kind + ":" + lease.owner, a.ip, "", lease.ifname,
+                                       node_});
     if (e.code) return e;
   }
   return id;
@@ -220,7 +227,8 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
     return ReplyFor(net, *lease);
   }
   std::vector<AddressRow> fresh;
-  auto lease = store_->FindLease(c.network(), owner.value().KindName(), owner.value().name, c.ifname());
+  auto lease =
+      store_->FindLease(c.network(), owner.value().KindName(), owner.value().name, c.ifname());
   if (!lease && !c.reservation().empty()) {
     auto claimed = ClaimReservation(c, owner.value());
     if (!claimed.ok()) {
@@ -238,15 +246,21 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
       return picked.error();
     }
     fresh = picked.value();
-    lease = LeaseRow{0, c.network(), owner.value().KindName(), owner.value().name, "", c.ifname(), now, "", fresh};
+    lease =
+        LeaseRow{0,  c.network(), owner.value().KindName(), owner.value().name, "", c.ifname(), now,
+                 "", fresh};
     auto id = BindNew(net, *lease, fresh);
-    if (id.ok()) lease->id = id.value();
-    else e = id.error();
+    if (id.ok())
+      lease->id = id.value();
+    else
+      e = id.error();
   }
-  if (!e.code) e = store_->InsertAttachment(AttachmentRow{c.network(), c.container_id(), c.ifname(),
-                                                          c.netns(), node_, lease->id, now});
   if (!e.code)
-    e = store_->AppendEvent(EventRow{now, c.network(), "attach", owner.value().KindName() + ":" + owner.value().name,
+    e = store_->InsertAttachment(
+        AttachmentRow{c.network(), c.container_id(), c.ifname(), c.netns(), node_, lease->id, now});
+  if (!e.code)
+    e = store_->AppendEvent(EventRow{now, c.network(), "attach",
+                                     owner.value().KindName() + ":" + owner.value().name,
                                      lease->addresses.empty() ? "" : lease->addresses[0].ip,
                                      c.container_id(), c.ifname(), node_});
   if (!e.code) e = store_->SavePool(c.network(), net.config, now);
@@ -265,7 +279,8 @@ v1::AddReply LeaseService::Add(const v1::AddRequest& req) {
   store_->Idle();
   const v1::Caller& c = req.caller();
   std::string who = Field("network", c.network()) + Field("container", c.container_id()) +
-                    Field("ifname", c.ifname()) + Field("pod", c.pod_namespace() + "/" + c.pod_name());
+                    Field("ifname", c.ifname()) +
+                    Field("pod", c.pod_namespace() + "/" + c.pod_name());
   if (!reply.ok()) {
     Log(LogLevel::kWarn, "op=add" + who + Field("code", std::to_string(reply.error().code)) +
                              " msg=\"" + reply.error().msg + "\"");
@@ -286,7 +301,8 @@ Error LeaseService::Detach(const AttachmentRow& att, std::vector<Released>* rele
   if (e.code || !lease) return e;
   std::string owner = lease->owner_kind + ":" + lease->owner;
   std::string ip = lease->addresses.empty() ? "" : lease->addresses[0].ip;
-  e = store_->AppendEvent(EventRow{now, att.network, "detach", owner, ip, att.container_id, att.ifname, node_});
+  e = store_->AppendEvent(
+      EventRow{now, att.network, "detach", owner, ip, att.container_id, att.ifname, node_});
   if (e.code || lease->owner_kind != "pod") return e;
   auto left = store_->CountAttachments(lease->id);
   if (!left.ok()) return left.error();
@@ -329,8 +345,10 @@ void LeaseService::RebuildNetwork(const std::string& name) {
   if (it == networks_.end()) return;
   v1::PoolConfig config = it->second->pool->config();
   auto net = BuildNetwork(name, config);
-  if (net.ok()) it->second = std::move(net.value());
-  else networks_.erase(it);  // rebuilt lazily by the next request that names it
+  if (net.ok())
+    it->second = std::move(net.value());
+  else
+    networks_.erase(it);  // rebuilt lazily by the next request that names it
 }
 
 // A reservation (vmipctl reserve) becomes this owner's lease; its address never
@@ -340,13 +358,14 @@ Result<LeaseRow> LeaseService::ClaimReservation(const v1::Caller& c, const Owner
   if (!held.ok()) return held.error();
   if (held.value().empty())
     return MakeError(kUnknownReservation, "reservation \"" + c.reservation() + "\" on network " +
-                                              c.network() + " does not exist or has no unclaimed address");
+                                              c.network() +
+                                              " does not exist or has no unclaimed address");
   LeaseRow lease = held.value().front();
   Error e = store_->Reown(lease.id, owner.KindName(), owner.name, c.ifname(), c.reservation());
   if (!e.code)
-    e = store_->AppendEvent(EventRow{clock_(), c.network(), "claim", owner.KindName() + ":" + owner.name,
-                                     lease.addresses.empty() ? "" : lease.addresses[0].ip, c.container_id(),
-                                     c.ifname(), node_});
+    e = store_->AppendEvent(EventRow{
+        clock_(), c.network(), "claim", owner.KindName() + ":" + owner.name,
+        lease.addresses.empty() ? "" : lease.addresses[0].ip, c.container_id(), c.ifname(), node_});
   if (e.code) return e;
   lease.owner_kind = owner.KindName();
   lease.owner = owner.name;
@@ -379,8 +398,9 @@ v1::DelReply LeaseService::Del(const v1::DelRequest& req) {
   ApplyReleased(released);
   std::string ips;
   for (const Released& r : released) ips += (ips.empty() ? "" : ",") + r.ip.ToString();
-  Log(LogLevel::kInfo, "op=del" + Field("network", c.network()) + Field("container", c.container_id()) +
-                           Field("ifname", c.ifname()) + Field("released", ips));
+  Log(LogLevel::kInfo, "op=del" + Field("network", c.network()) +
+                           Field("container", c.container_id()) + Field("ifname", c.ifname()) +
+                           Field("released", ips));
   return v1::DelReply{};
 }
 
@@ -395,9 +415,9 @@ v1::CheckReply LeaseService::Check(const v1::CheckRequest& req) {
   auto lease = att ? store_->FindLeaseById(att->lease_id) : std::nullopt;
   store_->Idle();
   if (!lease)
-    return WithError<v1::CheckReply>(MakeError(kNoLease, "no lease for container " + c.container_id() +
-                                                             " interface " + c.ifname() + " on network " +
-                                                             c.network()));
+    return WithError<v1::CheckReply>(
+        MakeError(kNoLease, "no lease for container " + c.container_id() + " interface " +
+                                c.ifname() + " on network " + c.network()));
   std::vector<IpAddress> none(net.value()->pool->sets().size(), IpAddress{});
   if (e = CheckLeaseFits(*net.value(), *lease, none); e.code) return WithError<v1::CheckReply>(e);
   std::set<std::string> held, expected;
@@ -440,7 +460,8 @@ v1::GcReply LeaseService::Gc(const v1::GcRequest& req) {
     return WithError<v1::GcReply>(e);
   }
   ApplyReleased(released);
-  Log(LogLevel::kInfo, "op=gc" + Field("network", req.network()) + Field("dropped", std::to_string(dropped)));
+  Log(LogLevel::kInfo,
+      "op=gc" + Field("network", req.network()) + Field("dropped", std::to_string(dropped)));
   v1::GcReply reply;
   reply.set_dropped(dropped);
   return reply;
@@ -454,7 +475,8 @@ v1::StatusReply LeaseService::Status(const v1::StatusRequest& req) {
   for (size_t s = 0; s < net.value()->pool->sets().size(); s++)
     if (!net.value()->allocator->Next(static_cast<int>(s)))
       return WithError<v1::StatusReply>(MakeError(
-          kNotAvailable, "network " + req.network() + " has no free address in range set " + std::to_string(s)));
+          kNotAvailable,
+          "network " + req.network() + " has no free address in range set " + std::to_string(s)));
   return v1::StatusReply{};
 }
 

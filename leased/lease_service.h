@@ -62,11 +62,15 @@ class LeaseService {
   };
 
   Result<Network*> NetworkFor(const std::string& name, const v1::PoolConfig& config);
-  Result<std::unique_ptr<Network>> BuildNetwork(const std::string& name, const v1::PoolConfig& config);
+  Result<std::unique_ptr<Network>> BuildNetwork(const std::string& name,
+                                                const v1::PoolConfig& config);
   Result<v1::AddReply> AddLocked(const v1::AddRequest& req);
-  Result<std::vector<AddressRow>> PickAddresses(Network& net, const std::vector<IpAddress>& requested);
-  Error CheckLeaseFits(Network& net, const LeaseRow& lease, const std::vector<IpAddress>& requested);
-  Result<int64_t> BindNew(Network& net, const LeaseRow& lease, const std::vector<AddressRow>& addrs);
+  Result<std::vector<AddressRow>> PickAddresses(Network& net,
+                                                const std::vector<IpAddress>& requested);
+  Error CheckLeaseFits(Network& net, const LeaseRow& lease,
+                       const std::vector<IpAddress>& requested);
+  Result<int64_t> BindNew(Network& net, const LeaseRow& lease,
+                          const std::vector<AddressRow>& addrs);
   Error Detach(const AttachmentRow& att, std::vector<Released>* released);
   // Gives a lease's addresses back: to its reservation if it was claimed from one,
   // else to the pool (recorded as released, for oldest-first reuse).

@@ -1,8 +1,8 @@
 #include "lease_store.h"
 
-#include "migrations.h"
-
 #include <map>
+
+#include "migrations.h"
 
 namespace vmip {
 namespace {
@@ -26,8 +26,12 @@ Error LeaseStore::Done(Statement& q, const std::string& what) {
   return Error{};
 }
 
-Error LeaseStore::Begin() { return db_->Exec("BEGIN IMMEDIATE"); }
-Error LeaseStore::Commit() { return db_->Exec("COMMIT"); }
+Error LeaseStore::Begin() {
+  return db_->Exec("BEGIN IMMEDIATE");
+}
+Error LeaseStore::Commit() {
+  return db_->Exec("COMMIT");
+}
 void LeaseStore::Rollback() {
   if (!sqlite3_get_autocommit(db_->raw())) db_->Exec("ROLLBACK");
 }
@@ -71,8 +75,7 @@ Error LeaseStore::LoadAddresses(LeaseRow& lease) {
 }
 
 std::optional<LeaseRow> LeaseStore::FindLease(const std::string& network, const std::string& kind,
-                                              const std::string& owner,
-                                              const std::string& ifname) {
+                                              const std::string& owner, const std::string& ifname) {
   Statement& q = db_->Prepare(std::string("SELECT ") + kLeaseColumns +
                               " FROM leases WHERE network = ?1 AND owner_kind = ?2 AND "
                               "owner = ?3 AND ifname = ?4");
@@ -94,8 +97,7 @@ std::optional<LeaseRow> LeaseStore::FindLeaseById(int64_t id) {
 }
 
 std::optional<LeaseRow> LeaseStore::FindHolder(const std::string& network, const std::string& ip) {
-  Statement& q =
-      db_->Prepare("SELECT lease_id FROM addresses WHERE network = ?1 AND ip = ?2");
+  Statement& q = db_->Prepare("SELECT lease_id FROM addresses WHERE network = ?1 AND ip = ?2");
   q.Bind(1, network).Bind(2, ip);
   if (!q.Step()) return std::nullopt;
   return FindLeaseById(q.Int(0));
@@ -109,8 +111,7 @@ std::optional<AttachmentRow> LeaseStore::FindAttachment(const std::string& netwo
       "WHERE network = ?1 AND container_id = ?2 AND ifname = ?3");
   q.Bind(1, network).Bind(2, container_id).Bind(3, ifname);
   if (!q.Step()) return std::nullopt;
-  return AttachmentRow{network,    container_id, ifname, q.Text(1),
-                       q.Text(2),  q.Int(0),     q.Int(3)};
+  return AttachmentRow{network, container_id, ifname, q.Text(1), q.Text(2), q.Int(0), q.Int(3)};
 }
 
 Result<int64_t> LeaseStore::InsertLease(const LeaseRow& l) {
@@ -124,8 +125,7 @@ Result<int64_t> LeaseStore::InsertLease(const LeaseRow& l) {
   return db_->LastInsertId();
 }
 
-Error LeaseStore::InsertAddress(int64_t lease_id, const std::string& network,
-                                const AddressRow& a) {
+Error LeaseStore::InsertAddress(int64_t lease_id, const std::string& network, const AddressRow& a) {
   Statement& q = db_->Prepare(
       "INSERT INTO addresses(lease_id, network, range_set, ip) VALUES(?1, ?2, ?3, ?4)");
   q.Bind(1, lease_id).Bind(2, network).Bind(3, a.range_set).Bind(4, a.ip);
@@ -162,7 +162,7 @@ Error LeaseStore::DeleteLease(int64_t lease_id) {
 }
 
 Error LeaseStore::Reown(int64_t lease_id, const std::string& kind, const std::string& owner,
-                         const std::string& ifname, const std::string& reservation) {
+                        const std::string& ifname, const std::string& reservation) {
   Statement& q = db_->Prepare(
       "UPDATE leases SET owner_kind = ?2, owner = ?3, ifname = ?4, reservation = ?5 WHERE id = ?1");
   q.Bind(1, lease_id).Bind(2, kind).Bind(3, owner).Bind(4, ifname).Bind(5, reservation);
@@ -191,15 +191,15 @@ Result<std::vector<AttachmentRow>> LeaseStore::AttachmentsOf(int64_t lease_id) {
   q.Bind(1, lease_id);
   std::vector<AttachmentRow> out;
   while (q.Step())
-    out.push_back(AttachmentRow{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Int(5),
-                                q.Int(6)});
+    out.push_back(
+        AttachmentRow{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Int(5), q.Int(6)});
   if (q.failed()) return db_->LastError("cannot read attachments");
   return out;
 }
 
 Error LeaseStore::ClearReservation(const std::string& network, const std::string& reservation) {
-  Statement& q = db_->Prepare(
-      "UPDATE leases SET reservation = '' WHERE network = ?1 AND reservation = ?2");
+  Statement& q =
+      db_->Prepare("UPDATE leases SET reservation = '' WHERE network = ?1 AND reservation = ?2");
   q.Bind(1, network).Bind(2, reservation);
   return Done(q, "cannot clear reservation " + reservation);
 }
@@ -221,8 +221,8 @@ Result<std::vector<EventRow>> LeaseStore::Events(const std::string& network,
 }
 
 Result<std::vector<std::string>> LeaseStore::DuplicateAddresses() {
-  Statement& q = db_->Prepare(
-      "SELECT network, ip FROM addresses GROUP BY network, ip HAVING count(*) > 1");
+  Statement& q =
+      db_->Prepare("SELECT network, ip FROM addresses GROUP BY network, ip HAVING count(*) > 1");
   std::vector<std::string> out;
   while (q.Step()) out.push_back(q.Text(0) + " " + q.Text(1));
   if (q.failed()) return db_->LastError("cannot check duplicates");
@@ -230,8 +230,8 @@ Result<std::vector<std::string>> LeaseStore::DuplicateAddresses() {
 }
 
 Error LeaseStore::MarkReleased(const std::string& network, const std::string& ip, int64_t at) {
-  Statement& q = db_->Prepare(
-      "INSERT OR REPLACE INTO released(network, ip, released_at) VALUES(?1, ?2, ?3)");
+  Statement& q =
+      db_->Prepare("INSERT OR REPLACE INTO released(network, ip, released_at) VALUES(?1, ?2, ?3)");
   q.Bind(1, network).Bind(2, ip).Bind(3, at);
   return Done(q, "cannot record release of " + ip);
 }
@@ -263,8 +263,8 @@ Error LeaseStore::ForEachAddress(
 Error LeaseStore::ForEachReleased(
     const std::string& network,
     const std::function<void(const std::string&, const std::string&, int64_t)>& fn) {
-  Statement& q = db_->Prepare(
-      "SELECT network, ip, released_at FROM released WHERE ?1 = '' OR network = ?1");
+  Statement& q =
+      db_->Prepare("SELECT network, ip, released_at FROM released WHERE ?1 = '' OR network = ?1");
   q.Bind(1, network);
   while (q.Step()) fn(q.Text(0), q.Text(1), q.Int(2));
   return q.failed() ? db_->LastError("cannot read released addresses") : Error{};
@@ -299,8 +299,8 @@ Result<std::vector<AttachmentRow>> LeaseStore::ListAttachments(const std::string
   q.Bind(1, network);
   std::vector<AttachmentRow> out;
   while (q.Step())
-    out.push_back(AttachmentRow{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Int(5),
-                                q.Int(6)});
+    out.push_back(
+        AttachmentRow{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Int(5), q.Int(6)});
   if (q.failed()) return db_->LastError("cannot list attachments");
   return out;
 }

@@ -24,7 +24,7 @@ struct LeaseRow {
   int64_t id = 0;
   std::string network, owner_kind, owner, owner_uid, ifname;
   int64_t created_at = 0;
-  std::string reservation;  // the reservation a VM lease was claimed from
+  std::string reservation;            // the reservation a VM lease was claimed from
   std::vector<AddressRow> addresses;  // ordered by range set
 };
 
@@ -89,8 +89,9 @@ class LeaseStore {
 
   // Whole-table reads: start-up and admin views.
   // network "" means every network.
-  Error ForEachAddress(const std::string& network,
-                       const std::function<void(const std::string& network, const std::string& ip)>& fn);
+  Error ForEachAddress(
+      const std::string& network,
+      const std::function<void(const std::string& network, const std::string& ip)>& fn);
   Error ForEachReleased(
       const std::string& network,
       const std::function<void(const std::string& network, const std::string& ip, int64_t at)>& fn);

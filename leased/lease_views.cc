@@ -15,21 +15,29 @@ Reply WithError(const Error& e) {
   return r;
 }
 
+// Filters compare the database's text form: "FD00::0002" matches "fd00::2".
+std::string Canonical(const std::string& ip) {
+  auto a = ParseIp(ip);
+  return a ? a->ToString() : ip;
+}
+
 bool Matches(const v1::LeaseFilter& f, const v1::Lease& l) {
   if (!f.network().empty() && f.network() != l.network()) return false;
   if (!f.state().empty() && f.state() != l.state()) return false;
   size_t slash = l.owner().find('/');
   bool is_vm = l.owner_kind() == "vm" && slash != std::string::npos;
-  if (!f.namespace_().empty() && (!is_vm || l.owner().substr(0, slash) != f.namespace_())) return false;
+  if (!f.namespace_().empty() && (!is_vm || l.owner().substr(0, slash) != f.namespace_()))
+    return false;
   if (!f.vm().empty()) {
-    std::string want = f.vm().find('/') == std::string::npos ? f.vm() : f.vm().substr(f.vm().find('/') + 1);
+    std::string want =
+        f.vm().find('/') == std::string::npos ? f.vm() : f.vm().substr(f.vm().find('/') + 1);
     if (!is_vm || l.owner().substr(slash + 1) != want) return false;
     if (f.vm().find('/') != std::string::npos && l.owner() != f.vm()) return false;
   }
   if (!f.owner().empty() && f.owner() != l.owner()) return false;
   if (!f.ip().empty()) {
     bool holds = false;
-    for (const auto& ip : l.ips()) holds |= ip == f.ip();
+    for (const auto& ip : l.ips()) holds |= ip == Canonical(f.ip());
     if (!holds) return false;
   }
   if (!f.node().empty()) {
@@ -125,7 +133,8 @@ namespace vmip {
 v1::HistoryReply LeaseService::History(const v1::HistoryRequest& req) {
   std::lock_guard<std::mutex> lock(mu_);
   int64_t limit = req.limit() ? req.limit() : 100;
-  auto events = store_->Events(req.network(), req.vm().empty() ? "" : "vm:" + req.vm(), req.ip(), limit);
+  auto events = store_->Events(req.network(), req.vm().empty() ? "" : "vm:" + req.vm(),
+                               req.ip().empty() ? "" : Canonical(req.ip()), limit);
   store_->Idle();
   if (!events.ok()) return WithError<v1::HistoryReply>(events.error());
   v1::HistoryReply reply;

@@ -80,7 +80,8 @@ Error CheckNoOverlap(const std::vector<RangeSet>& sets) {
         for (size_t j = (a == b ? i + 1 : 0); j < sets[b].ranges.size(); j++)
           if (Overlaps(sets[a].ranges[i], sets[b].ranges[j]))
             return ConfigError("ranges", "range " + sets[a].ranges[i].subnet.ToString() +
-                                             " overlaps with " + sets[b].ranges[j].subnet.ToString());
+                                             " overlaps with " +
+                                             sets[b].ranges[j].subnet.ToString());
   return Error{};
 }
 

@@ -15,7 +15,8 @@ class TextTable {
   void Print(std::ostream& out) const {
     std::vector<size_t> width(rows_[0].size(), 0);
     for (const auto& r : rows_)
-      for (size_t i = 0; i < r.size() && i < width.size(); i++) width[i] = std::max(width[i], r[i].size());
+      for (size_t i = 0; i < r.size() && i < width.size(); i++)
+        width[i] = std::max(width[i], r[i].size());
     for (const auto& r : rows_) {
       std::string line;
       for (size_t i = 0; i < r.size() && i < width.size(); i++) {

@@ -31,7 +31,11 @@ std::unique_ptr<grpc::ClientContext> Context() {
 }
 
 // Exit codes: 0 ok, 1 daemon error, 2 usage (CLI11), 3 daemon unreachable.
-int Report(const Global& g, const grpc::Status& s, const v1::Error& e) {
+// Takes the reply itself, not reply.error(): that reference would be read before
+// the call fills the reply.
+template <typename Reply>
+int Report(const Global& g, const grpc::Status& s, const Reply& reply) {
+  const v1::Error& e = reply.error();
   if (!s.ok()) {
     std::cerr << "vmipctl: cannot reach vmip-leased at " << g.socket << ": " << s.error_message()
               << "\n";
@@ -54,15 +58,21 @@ std::string TimeText(int64_t t) {
 }
 
 // IPv6 ranges are counted up to 2^64 - 1; show such counts as what they are.
-std::string Count(uint64_t n) { return n == UINT64_MAX ? ">=2^64" : std::to_string(n); }
+std::string Count(uint64_t n) {
+  return n == UINT64_MAX ? ">=2^64" : std::to_string(n);
+}
 
 json LeaseJson(const v1::Lease& l) {
   json atts = json::array();
   for (const auto& a : l.attachments())
-    atts.push_back({{"container_id", a.container_id()}, {"ifname", a.ifname()}, {"netns", a.netns()},
-                    {"node", a.node()}, {"attached_at", a.attached_at()}});
-  return {{"network", l.network()}, {"owner_kind", l.owner_kind()}, {"owner", l.owner()},
-          {"ifname", l.ifname()},   {"ips", l.ips()},               {"state", l.state()},
+    atts.push_back({{"container_id", a.container_id()},
+                    {"ifname", a.ifname()},
+                    {"netns", a.netns()},
+                    {"node", a.node()},
+                    {"attached_at", a.attached_at()}});
+  return {{"network", l.network()}, {"owner_kind", l.owner_kind()},
+          {"owner", l.owner()},     {"ifname", l.ifname()},
+          {"ips", l.ips()},         {"state", l.state()},
           {"attachments", atts},    {"created_at", l.created_at()}};
 }
 
@@ -70,7 +80,7 @@ int Leases(const Global& g, const v1::LeaseFilter& filter) {
   v1::ListLeasesRequest req;
   *req.mutable_filter() = filter;
   v1::ListLeasesReply reply;
-  int rc = Report(g, Connect(g)->ListLeases(Context().get(), req, &reply), reply.error());
+  int rc = Report(g, Connect(g)->ListLeases(Context().get(), req, &reply), reply);
   if (rc) return rc;
   if (g.json) {
     json out = json::array();
@@ -84,7 +94,8 @@ int Leases(const Global& g, const v1::LeaseFilter& filter) {
     for (const auto& ip : l.ips()) ips += (ips.empty() ? "" : ",") + ip;
     for (const auto& a : l.attachments())
       atts += (atts.empty() ? "" : ",") + a.container_id().substr(0, 12) + "@" + a.node();
-    t.Add({l.network(), l.owner_kind(), l.owner(), l.ifname(), ips, l.state(), atts.empty() ? "-" : atts});
+    t.Add({l.network(), l.owner_kind(), l.owner(), l.ifname(), ips, l.state(),
+           atts.empty() ? "-" : atts});
   }
   t.Print(std::cout);
   return 0;
@@ -92,13 +103,17 @@ int Leases(const Global& g, const v1::LeaseFilter& filter) {
 
 int Pools(const Global& g) {
   v1::ListPoolsReply reply;
-  int rc = Report(g, Connect(g)->ListPools(Context().get(), v1::ListPoolsRequest{}, &reply), reply.error());
+  int rc = Report(g, Connect(g)->ListPools(Context().get(), v1::ListPoolsRequest{}, &reply), reply);
   if (rc) return rc;
   if (g.json) {
     json out = json::array();
     for (const auto& p : reply.pools())
-      out.push_back({{"network", p.network()}, {"ranges", p.ranges()}, {"size", p.size()},
-                     {"used", p.used()}, {"free", p.free()}, {"out_of_range", p.out_of_range()}});
+      out.push_back({{"network", p.network()},
+                     {"ranges", p.ranges()},
+                     {"size", p.size()},
+                     {"used", p.used()},
+                     {"free", p.free()},
+                     {"out_of_range", p.out_of_range()}});
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -115,54 +130,262 @@ int Pools(const Global& g) {
 
 int Status(const Global& g) {
   v1::DaemonStatusReply r;
-  int rc = Report(g, Connect(g)->Status(Context().get(), v1::DaemonStatusRequest{}, &r), r.error());
+  int rc = Report(g, Connect(g)->Status(Context().get(), v1::DaemonStatusRequest{}, &r), r);
   if (rc) return rc;
-  json out = {{"version", r.version()},       {"node", r.node()},
-              {"db_path", r.db_path()},       {"schema_version", r.schema_version()},
-              {"started_at", r.started_at()}, {"leases", r.leases()},
-              {"attachments", r.attachments()}, {"pools", r.pools()},
-              {"spool_replayed", r.spool_replayed()}, {"socket", g.socket}};
+  json out = {{"version", r.version()},
+              {"node", r.node()},
+              {"db_path", r.db_path()},
+              {"schema_version", r.schema_version()},
+              {"started_at", r.started_at()},
+              {"leases", r.leases()},
+              {"attachments", r.attachments()},
+              {"pools", r.pools()},
+              {"spool_replayed", r.spool_replayed()},
+              {"socket", g.socket}};
   if (g.json) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
   vmip::TextTable t({"FIELD", "VALUE"});
   for (const auto& [k, v] : out.items())
-    t.Add({k, k == "started_at" ? TimeText(v.get<int64_t>()) : (v.is_string() ? v.get<std::string>() : v.dump())});
+    t.Add({k, k == "started_at" ? TimeText(v.get<int64_t>())
+                                : (v.is_string() ? v.get<std::string>() : v.dump())});
   t.Print(std::cout);
   return 0;
+}
+
+json EventJson(const v1::Event& e) {
+  return {{"at", e.at()},         {"network", e.network()}, {"kind", e.kind()},
+          {"owner", e.owner()},   {"ip", e.ip()},           {"container_id", e.container_id()},
+          {"ifname", e.ifname()}, {"node", e.node()}};
+}
+
+void PrintEvents(const google::protobuf::RepeatedPtrField<v1::Event>& events) {
+  vmip::TextTable t(
+      {"TIME", "NETWORK", "EVENT", "OWNER", "ADDRESS", "CONTAINER", "IFNAME", "NODE"});
+  for (const auto& e : events)
+    t.Add({TimeText(e.at()), e.network(), e.kind(), e.owner(), e.ip(),
+           e.container_id().substr(0, 12), e.ifname(), e.node()});
+  t.Print(std::cout);
+}
+
+int History(const Global& g, const v1::HistoryRequest& req) {
+  v1::HistoryReply reply;
+  int rc = Report(g, Connect(g)->History(Context().get(), req, &reply), reply);
+  if (rc) return rc;
+  if (g.json) {
+    json out = json::array();
+    for (const auto& e : reply.events()) out.push_back(EventJson(e));
+    std::cout << out.dump(2) << "\n";
+  } else {
+    PrintEvents(reply.events());
+  }
+  return 0;
+}
+
+// show <ip|namespace/vm>: the lease(s) and their recent history in one view.
+int Show(const Global& g, const std::string& what, const std::string& network) {
+  bool is_vm = what.find('/') != std::string::npos;
+  v1::ListLeasesRequest lq;
+  lq.mutable_filter()->set_network(network);
+  v1::HistoryRequest hq;
+  hq.set_network(network);
+  hq.set_limit(20);
+  if (is_vm) {
+    lq.mutable_filter()->set_vm(what);
+    hq.set_vm(what);
+  } else {
+    lq.mutable_filter()->set_ip(what);
+    hq.set_ip(what);
+  }
+  v1::ListLeasesReply leases;
+  int rc = Report(g, Connect(g)->ListLeases(Context().get(), lq, &leases), leases);
+  if (rc) return rc;
+  v1::HistoryReply history;
+  rc = Report(g, Connect(g)->History(Context().get(), hq, &history), history);
+  if (rc) return rc;
+  if (g.json) {
+    json out = {{"leases", json::array()}, {"history", json::array()}};
+    for (const auto& l : leases.leases()) out["leases"].push_back(LeaseJson(l));
+    for (const auto& e : history.events()) out["history"].push_back(EventJson(e));
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  if (leases.leases().empty()) std::cout << "no lease holds " << what << "\n";
+  for (const auto& l : leases.leases()) {
+    std::string ips;
+    for (const auto& ip : l.ips()) ips += (ips.empty() ? "" : ", ") + ip;
+    std::cout << "network:   " << l.network() << "\nowner:     " << l.owner_kind() << " "
+              << l.owner() << "\nifname:    " << l.ifname() << "\naddresses: " << ips
+              << "\nstate:     " << l.state() << "\nsince:     " << TimeText(l.created_at())
+              << "\n";
+    for (const auto& a : l.attachments())
+      std::cout << "attached:  " << a.container_id() << " " << a.ifname() << " on " << a.node()
+                << " (" << a.netns() << ") since " << TimeText(a.attached_at()) << "\n";
+    std::cout << "\n";
+  }
+  std::cout << "history (newest first):\n";
+  PrintEvents(history.events());
+  return 0;
+}
+
+int Reserve(const Global& g, const v1::ReserveRequest& req) {
+  v1::ReserveReply reply;
+  int rc = Report(g, Connect(g)->Reserve(Context().get(), req, &reply), reply);
+  if (rc) return rc;
+  if (g.json) {
+    std::cout
+        << json({{"network", req.network()}, {"name", req.name()}, {"ips", reply.ips()}}).dump(2)
+        << "\n";
+  } else {
+    for (const auto& ip : reply.ips())
+      std::cout << "reserved " << ip << " as " << req.name() << "\n";
+  }
+  return 0;
+}
+
+int Unreserve(const Global& g, const v1::UnreserveRequest& req) {
+  v1::UnreserveReply reply;
+  int rc = Report(g, Connect(g)->Unreserve(Context().get(), req, &reply), reply);
+  if (rc) return rc;
+  if (g.json)
+    std::cout << json({{"network", req.network()},
+                       {"name", req.name()},
+                       {"released", reply.released()}})
+                     .dump(2)
+              << "\n";
+  else
+    std::cout << "released " << reply.released() << " unclaimed address(es) of " << req.name()
+              << "\n";
+  return 0;
+}
+
+int Release(const Global& g, const v1::ReleaseRequest& req) {
+  v1::ReleaseReply reply;
+  int rc = Report(g, Connect(g)->Release(Context().get(), req, &reply), reply);
+  if (rc) return rc;
+  if (g.json)
+    std::cout << json({{"vm", req.vm()}, {"ips", reply.ips()}}).dump(2) << "\n";
+  else
+    for (const auto& ip : reply.ips())
+      std::cout << "released " << ip << " of VM " << req.vm() << "\n";
+  return 0;
+}
+
+// Exit 0 when consistent, 1 when any problem is found.
+int Check(const Global& g) {
+  v1::CheckIntegrityReply reply;
+  int rc = Report(
+      g, Connect(g)->CheckIntegrity(Context().get(), v1::CheckIntegrityRequest{}, &reply), reply);
+  if (rc) return rc;
+  if (g.json) {
+    std::cout << json({{"ok", reply.problems().empty()},
+                       {"addresses_checked", reply.addresses_checked()},
+                       {"problems", reply.problems()}})
+                     .dump(2)
+              << "\n";
+  } else {
+    for (const auto& p : reply.problems()) std::cout << "PROBLEM: " << p << "\n";
+    std::cout << (reply.problems().empty() ? "ok" : "FAILED") << ": " << reply.addresses_checked()
+              << " addresses checked, " << reply.problems_size() << " problem(s)\n";
+  }
+  return reply.problems().empty() ? 0 : 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Global g;
-  v1::LeaseFilter filter;
-  std::string network, ns, vm, state, node;
-  CLI::App app{"vmipctl: inspect vmip leases on this node (talks to vmip-leased)"};
-  app.add_option("--socket", g.socket, "vmip-leased admin socket")->capture_default_str();
+  CLI::App app{
+      "vmipctl: inspect and manage the vmip leases of this node (talks to vmip-leased).\n"
+      "Exit codes: 0 ok, 1 refused or check failed, 2 usage, 3 daemon unreachable."};
+  app.add_option("--socket", g.socket, "vmip-leased socket")->capture_default_str();
   app.add_flag("--json", g.json, "print JSON instead of a table");
   app.require_subcommand(1);
+  auto json_flag = [&g](CLI::App* cmd) {
+    cmd->add_flag("--json", g.json, "print JSON instead of a table");
+  };
+
+  v1::LeaseFilter filter;
   auto* leases = app.add_subcommand("leases", "list leases (VM, pod and reservation bindings)");
-  leases->add_option("--network", network, "only this network");
-  leases->add_option("--namespace", ns, "only VMs in this namespace");
-  leases->add_option("--vm", vm, "only this VM (name or namespace/name)");
-  leases->add_option("--state", state, "attached or detached")->check(CLI::IsMember({"attached", "detached"}));
-  leases->add_option("--node", node, "only leases attached on this node");
-  leases->add_flag("--json", g.json, "print JSON instead of a table");
-  auto* pools = app.add_subcommand("pools", "list pools with size, used and free addresses");
-  pools->add_flag("--json", g.json, "print JSON instead of a table");
-  auto* status = app.add_subcommand("status", "show daemon status");
-  status->add_flag("--json", g.json, "print JSON instead of a table");
+  leases->add_option("--network", *filter.mutable_network(), "only this network");
+  leases->add_option("--namespace", *filter.mutable_namespace_(), "only VMs in this namespace");
+  leases->add_option("--vm", *filter.mutable_vm(), "only this VM (name or namespace/name)");
+  leases->add_option("--state", *filter.mutable_state(), "attached or detached")
+      ->check(CLI::IsMember({"attached", "detached"}));
+  leases->add_option("--node", *filter.mutable_node(), "only leases attached on this node");
+  json_flag(leases);
+  json_flag(app.add_subcommand("pools", "list pools with size, used and free addresses"));
+  json_flag(app.add_subcommand("status", "show daemon status"));
+
+  std::string what, show_network;
+  auto* show = app.add_subcommand(
+      "show", "show the lease holding an address, or a VM's leases, with history");
+  show->add_option("target", what, "an IP address or namespace/vm")->required();
+  show->add_option("--network", show_network, "only this network");
+  json_flag(show);
+
+  v1::HistoryRequest hist;
+  auto* history = app.add_subcommand("history", "list lease events, newest first");
+  history->add_option("--vm", *hist.mutable_vm(), "only this VM (namespace/name)");
+  history->add_option("--ip", *hist.mutable_ip(), "only this address");
+  history->add_option("--network", *hist.mutable_network(), "only this network");
+  history->add_option(
+      "--limit",
+      [&hist](const CLI::results_t& r) {
+        hist.set_limit(std::stoul(r[0]));
+        return true;
+      },
+      "at most this many events (default 100)");
+  json_flag(history);
+
+  v1::ReserveRequest res;
+  uint32_t count = 0;
+  auto* reserve =
+      app.add_subcommand("reserve",
+                         "hold addresses the allocator never hands out; a VM claims one "
+                         "with args.cni.reservation or VMIP_RESERVATION");
+  reserve->add_option("network", *res.mutable_network(), "network name")->required();
+  reserve->add_option("--name", *res.mutable_name(), "reservation name")->required();
+  auto* ip_opt = reserve->add_option("--ip", *res.mutable_ip(), "reserve this address");
+  reserve->add_option("--count", count, "reserve this many addresses from the pool")
+      ->excludes(ip_opt);
+  json_flag(reserve);
+
+  v1::UnreserveRequest unres;
+  auto* unreserve =
+      app.add_subcommand("unreserve", "give a reservation's unclaimed addresses back to the pool");
+  unreserve->add_option("network", *unres.mutable_network(), "network name")->required();
+  unreserve->add_option("--name", *unres.mutable_name(), "reservation name")->required();
+  json_flag(unreserve);
+
+  v1::ReleaseRequest rel;
+  bool force = false;
+  auto* release =
+      app.add_subcommand("release", "free a deleted VM's addresses (refused while attached)");
+  release->add_option("--vm", *rel.mutable_vm(), "namespace/name of the VM")->required();
+  release->add_option("--network", *rel.mutable_network(), "only this network (default: all)");
+  release->add_flag("--force", force, "also drop live attachments");
+  json_flag(release);
+
+  json_flag(app.add_subcommand(
+      "check", "compare the lease table, the free sets and the spool; exit 1 on any problem"));
+
   CLI11_PARSE(app, argc, argv);
-  if (leases->parsed()) {
-    filter.set_network(network);
-    filter.set_namespace_(ns);
-    filter.set_vm(vm);
-    filter.set_state(state);
-    filter.set_node(node);
-    return Leases(g, filter);
+  std::string cmd = app.get_subcommands().front()->get_name();
+  if (cmd == "leases") return Leases(g, filter);
+  if (cmd == "pools") return Pools(g);
+  if (cmd == "status") return Status(g);
+  if (cmd == "show") return Show(g, what, show_network);
+  if (cmd == "history") return History(g, hist);
+  if (cmd == "reserve") {
+    res.set_count(count);
+    return Reserve(g, res);
   }
-  if (pools->parsed()) return Pools(g);
-  return Status(g);
+  if (cmd == "unreserve") return Unreserve(g, unres);
+  if (cmd == "release") {
+    rel.set_force(force);
+    return Release(g, rel);
+  }
+  return Check(g);
 }

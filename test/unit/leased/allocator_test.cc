@@ -1,7 +1,7 @@
+#include "allocator.h"
+
 #include <catch2/catch.hpp>
 #include <set>
-
-#include "allocator.h"
 
 using namespace vmip;
 
@@ -14,7 +14,9 @@ Pool MakePool(const std::string& subnet, std::vector<std::string> exclude = {}) 
   return Pool::FromConfig("net1", c).value();
 }
 
-IpAddress Ip(const std::string& s) { return *ParseIp(s); }
+IpAddress Ip(const std::string& s) {
+  return *ParseIp(s);
+}
 
 }  // namespace
 
@@ -26,7 +28,8 @@ TEST_CASE("fresh addresses come in range order, skipping the gateway") {
     got.push_back(ip->ToString());
     a.Take(*ip);
   }
-  CHECK(got == std::vector<std::string>{"10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.5", "10.9.0.6"});
+  CHECK(got ==
+        std::vector<std::string>{"10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.5", "10.9.0.6"});
 }
 
 TEST_CASE("Next does not take: the caller takes after its commit") {

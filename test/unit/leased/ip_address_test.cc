@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "ip_address.h"
+
+#include <catch2/catch.hpp>
 
 using namespace vmip;
 

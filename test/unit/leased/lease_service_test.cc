@@ -1,4 +1,6 @@
 // LeaseService against a real SQLite file: the decisions and their durability.
+#include "lease_service.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,7 +9,6 @@
 #include <fstream>
 #include <string>
 
-#include "lease_service.h"
 #include "spool_replay.h"
 
 using namespace vmip;
@@ -273,4 +274,112 @@ TEST_CASE("spooled DELs are replayed and removed") {
   CHECK(f.Rows("leases") == 0);
   CHECK(access((spool + "/del-net1-p1-eth0.pb").c_str(), F_OK) != 0);
   CHECK(access((spool + "/junk.pb.bad").c_str(), F_OK) == 0);
+}
+
+TEST_CASE("release is refused while attached, allowed with force, and frees the address") {
+  Fixture f;
+  std::string ip = Ip(f.svc->Add(Add("c1", "virt-launcher-vm1-abcde")));
+  v1::ReleaseRequest rel;
+  rel.set_vm("default/vm1");
+  auto refused = f.svc->Release(rel);
+  CHECK(refused.error().code() == 108);
+  CHECK(refused.error().msg().find("c1") != std::string::npos);
+  CHECK(f.Rows("leases") == 1);
+  rel.set_force(true);
+  auto done = f.svc->Release(rel);
+  REQUIRE(done.error().code() == 0);
+  CHECK(done.ips(0) == "10.9.0.2");
+  CHECK(f.Rows("leases") == 0);
+  CHECK(f.Rows("attachments") == 0);
+  CHECK(f.svc->Release(rel).error().code() == 105);
+  CHECK(f.svc->CheckIntegrity(f.dir + "/spool").problems_size() == 0);
+}
+
+TEST_CASE("reservations: never allocated, claimed by a VM, returned on release") {
+  Fixture f;
+  Ip(f.svc->Add(Add("c0", "web-0")));  // configures the pool (.2)
+  v1::ReserveRequest res;
+  res.set_network("net1");
+  res.set_name("vip1");
+  res.set_count(2);
+  auto r = f.svc->Reserve(res);
+  REQUIRE(r.error().code() == 0);
+  CHECK(r.ips_size() == 2);
+  CHECK(r.ips(0) == "10.9.0.3");
+  CHECK(Ip(f.svc->Add(Add("p1", "web-1"))) == "10.9.0.5/24");  // reserved ones are skipped
+  auto claim = Add("c1", "virt-launcher-vm1-abcde");
+  claim.mutable_caller()->set_reservation("vip1");
+  CHECK(Ip(f.svc->Add(claim)) == "10.9.0.3/24");
+  auto unknown = Add("c2", "virt-launcher-vm2-abcde");
+  unknown.mutable_caller()->set_reservation("nope");
+  CHECK(f.svc->Add(unknown).error().code() == 104);
+  v1::ReleaseRequest rel;
+  rel.set_vm("default/vm1");
+  rel.set_force(true);
+  REQUIRE(f.svc->Release(rel).error().code() == 0);
+  v1::ListLeasesRequest q;
+  q.mutable_filter()->set_owner("vip1");
+  CHECK(f.svc->ListLeases(q).leases_size() == 2);  // back with the reservation
+  v1::UnreserveRequest un;
+  un.set_network("net1");
+  un.set_name("vip1");
+  CHECK(f.svc->Unreserve(un).released() == 2);
+  CHECK(f.svc->ListLeases(q).leases_size() == 0);
+  CHECK(f.svc->Unreserve(un).error().code() == 104);
+  CHECK(f.svc->CheckIntegrity(f.dir + "/spool").problems_size() == 0);
+}
+
+TEST_CASE("reserve validates its input and leaves the database unchanged") {
+  Fixture f;
+  v1::ReserveRequest res;
+  res.set_network("net1");
+  res.set_name("vip1");
+  CHECK(f.svc->Reserve(res).error().code() == 7);  // no pool yet
+  Ip(f.svc->Add(Add("c0", "web-0")));
+  int64_t leases = f.Rows("leases");
+  res.set_ip("10.10.0.1");
+  CHECK(f.svc->Reserve(res).error().code() == 102);
+  res.set_ip("10.9.0.2");
+  CHECK(f.svc->Reserve(res).error().code() == 101);
+  res.set_ip("");
+  res.set_name("bad name");
+  CHECK(f.svc->Reserve(res).error().code() == 7);
+  res.set_name("big");
+  res.set_count(300);  // more than the /24 holds: nothing is kept
+  CHECK(f.svc->Reserve(res).error().code() == 100);
+  CHECK(f.Rows("leases") == leases);
+  CHECK(f.svc->CheckIntegrity(f.dir + "/spool").problems_size() == 0);
+  CHECK(Ip(f.svc->Add(Add("c1", "web-1"))) == "10.9.0.3/24");
+}
+
+TEST_CASE("history records every state change, newest first") {
+  Fixture f;
+  Ip(f.svc->Add(Add("c1", "virt-launcher-vm1-abcde")));
+  f.svc->Del(Del("c1"));
+  Ip(f.svc->Add(Add("c2", "virt-launcher-vm1-fghij")));
+  v1::HistoryRequest h;
+  h.set_vm("default/vm1");
+  auto r = f.svc->History(h);
+  REQUIRE(r.events_size() == 4);
+  CHECK(r.events(0).kind() == "attach");
+  CHECK(r.events(0).container_id() == "c2");
+  CHECK(r.events(1).kind() == "detach");
+  CHECK(r.events(3).kind() == "bind");
+  v1::HistoryRequest by_ip;
+  by_ip.set_ip("10.9.0.2");
+  CHECK(f.svc->History(by_ip).events_size() == 4);
+}
+
+TEST_CASE("live migration on one node: two attachments, either DEL leaves the other") {
+  Fixture f;
+  std::string ip = Ip(f.svc->Add(Add("src", "virt-launcher-vm1-aaaaa")));
+  CHECK(Ip(f.svc->Add(Add("dst", "virt-launcher-vm1-bbbbb"))) == ip);
+  auto leases = f.svc->ListLeases({});
+  REQUIRE(leases.leases_size() == 1);
+  CHECK(leases.leases(0).attachments_size() == 2);
+  f.svc->Del(Del("src"));  // migration succeeded
+  leases = f.svc->ListLeases({});
+  REQUIRE(leases.leases(0).attachments_size() == 1);
+  CHECK(leases.leases(0).attachments(0).container_id() == "dst");
+  CHECK(leases.leases(0).state() == "attached");
 }

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "pool.h"
+
+#include <catch2/catch.hpp>
 
 using namespace vmip;
 
@@ -61,10 +61,14 @@ TEST_CASE("bad pool configs are code 7 with a message naming the key") {
   CHECK(MsgOf(Config({{R("10.9.0.0/31")}})).find("too small") != std::string::npos);
   CHECK(MsgOf(Config({{R("10.9.0.0/24", "10.9.1.5")}})).find("rangeStart") != std::string::npos);
   CHECK(MsgOf(Config({{R("10.9.0.0/24", "", "10.8.0.1")}})).find("rangeEnd") != std::string::npos);
-  CHECK(MsgOf(Config({{R("10.9.0.0/24", "10.9.0.50", "10.9.0.10")}})).find("before") != std::string::npos);
-  CHECK(MsgOf(Config({{R("10.9.0.0/24", "", "", "10.10.0.1")}})).find("gateway") != std::string::npos);
-  CHECK(MsgOf(Config({{R("10.9.0.0/24")}, {R("10.9.0.0/25")}})).find("overlaps") != std::string::npos);
-  CHECK(MsgOf(Config({{R("10.9.0.0/24"), R("10.9.0.128/25")}})).find("overlaps") != std::string::npos);
+  CHECK(MsgOf(Config({{R("10.9.0.0/24", "10.9.0.50", "10.9.0.10")}})).find("before") !=
+        std::string::npos);
+  CHECK(MsgOf(Config({{R("10.9.0.0/24", "", "", "10.10.0.1")}})).find("gateway") !=
+        std::string::npos);
+  CHECK(MsgOf(Config({{R("10.9.0.0/24")}, {R("10.9.0.0/25")}})).find("overlaps") !=
+        std::string::npos);
+  CHECK(MsgOf(Config({{R("10.9.0.0/24"), R("10.9.0.128/25")}})).find("overlaps") !=
+        std::string::npos);
   CHECK(MsgOf(Config({{R("10.9.0.0/24"), R("fd00::/64")}})).find("mixes") != std::string::npos);
   CHECK(CodeOf(v1::PoolConfig{}) == 7);
   CHECK(CodeOf(Config({{}})) == 7);
