@@ -18,7 +18,11 @@ void Allocator::MarkReleased(const IpAddress& ip, int64_t released_at) {
 }
 
 bool Allocator::Skippable(const IpAddress& ip) const {
-  return taken_.count(ip) || released_at_.count(ip) || pool_->IsReserved(ip);
+  return IsTaken(ip) || released_at_.count(ip) || pool_->IsReserved(ip);
+}
+
+void Allocator::MarkRemote(const IpAddress& ip) {
+  if (!taken_.count(ip)) remote_.insert(ip);
 }
 
 void Allocator::MoveToNextRange(int set) {
@@ -52,16 +56,17 @@ std::optional<IpAddress> Allocator::NextFresh(int set) {
 std::optional<IpAddress> Allocator::Next(int set) {
   if (auto fresh = NextFresh(set)) return fresh;
   for (const auto& entry : released_[set])
-    if (!pool_->IsReserved(entry.second)) return entry.second;
+    if (!pool_->IsReserved(entry.second) && !remote_.count(entry.second)) return entry.second;
   return std::nullopt;
 }
 
 bool Allocator::IsFree(const IpAddress& ip) const {
-  return pool_->SetContaining(ip) >= 0 && !pool_->IsReserved(ip) && !taken_.count(ip);
+  return pool_->SetContaining(ip) >= 0 && !pool_->IsReserved(ip) && !IsTaken(ip);
 }
 
 void Allocator::Take(const IpAddress& ip) {
   taken_.insert(ip);
+  remote_.erase(ip);
   auto it = released_at_.find(ip);
   if (it == released_at_.end()) return;
   int set = pool_->SetContaining(ip);

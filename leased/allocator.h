@@ -31,7 +31,11 @@ class Allocator {
   std::optional<IpAddress> Next(int set);
   // Whether ip may be bound now (in range, not reserved, not taken).
   bool IsFree(const IpAddress& ip) const;
-  bool IsTaken(const IpAddress& ip) const { return taken_.count(ip) != 0; }
+  bool IsTaken(const IpAddress& ip) const { return taken_.count(ip) || remote_.count(ip); }
+
+  // Cluster mode: an address another node bound. Skipped like a taken one, but
+  // not part of this node's table.
+  void MarkRemote(const IpAddress& ip);
 
   void Take(const IpAddress& ip);
   void Release(const IpAddress& ip, int64_t released_at);
@@ -55,6 +59,7 @@ class Allocator {
 
   const Pool* pool_;
   std::set<IpAddress> taken_;
+  std::set<IpAddress> remote_;
   std::map<IpAddress, int64_t> released_at_;
   std::vector<ReleaseQueue> released_;  // one per range set
   std::vector<Cursor> cursors_;         // one per range set

@@ -10,11 +10,14 @@
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <ctime>
+#include <mutex>
 #include <thread>
 
 #include "decision_log.h"
+#include "etcd_cluster_store.h"
 #include "grpc_services.h"
 #include "lease_service.h"
 #include "lease_store.h"
@@ -28,6 +31,10 @@ struct Options {
   std::string spool_dir = "/var/lib/vmip/spool";
   std::string node;
   std::string log_level = "info";
+  std::string cluster;  // "" (standalone) or "etcd"
+  std::vector<std::string> etcd_endpoints;
+  std::string peer_address;
+  int64_t etcd_lease_ttl = 10;
 };
 
 int Fail(const std::string& msg) {
@@ -72,6 +79,36 @@ bool LockDatabase(const std::string& db) {
   return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;  // fd stays open for our lifetime
 }
 
+// Cluster mode: applies queued etcd changes once a second until stopped.
+class OutboxFlusher {
+ public:
+  explicit OutboxFlusher(vmip::LeaseService* service) {
+    if (!service) return;
+    thread_ = std::thread([this, service] {
+      std::unique_lock<std::mutex> lock(mu_);
+      do {
+        lock.unlock();
+        service->FlushOutbox();
+        lock.lock();
+      } while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; }));
+    });
+  }
+  ~OutboxFlusher() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 int Serve(const Options& o) {
   for (const std::string& dir : {Dirname(o.socket), Dirname(o.db), o.spool_dir})
     if (!MakeDirs(dir)) return Fail("cannot create directory " + dir + ": " + strerror(errno));
@@ -80,7 +117,18 @@ int Serve(const Options& o) {
   if (!store.ok()) return Fail(store.error().msg);
   vmip::LeaseService service(store.value().get(), o.node, [] { return int64_t(time(nullptr)); });
   if (vmip::Error e = service.Load(); e.code) return Fail("cannot load leases: " + e.msg);
+  std::unique_ptr<vmip::EtcdClusterStore> cluster;
+  if (o.cluster == "etcd") {
+    vmip::EtcdOptions eo;
+    eo.endpoints = o.etcd_endpoints;
+    eo.lease_ttl_seconds = o.etcd_lease_ttl;
+    auto started = vmip::EtcdClusterStore::Start(eo, o.node, o.peer_address);
+    if (!started.ok()) return Fail("cluster mode: " + started.error().msg);
+    cluster = std::move(started.value());
+    service.SetCluster(cluster.get());
+  }
   uint64_t replayed = vmip::ReplaySpool(o.spool_dir, service);
+  OutboxFlusher flusher(cluster ? &service : nullptr);
 
   if (SocketIsLive(o.socket)) return Fail("another daemon is serving " + o.socket);
   unlink(o.socket.c_str());
@@ -134,7 +182,18 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--node-name", o.node, "this node's name (default: the hostname)");
   app.add_option("--log-level", o.log_level, "debug, info, warn or error")->capture_default_str();
+  app.add_option("--cluster", o.cluster, "cluster store: etcd (default: standalone, SQLite only)")
+      ->check(CLI::IsMember({"etcd"}));
+  app.add_option("--etcd-endpoints", o.etcd_endpoints, "etcd client URLs, comma separated")
+      ->delimiter(',');
+  app.add_option("--peer-address", o.peer_address, "HOST:PORT this daemon advertises to its peers");
+  app.add_option("--etcd-lease-ttl", o.etcd_lease_ttl,
+                 "seconds before a silent node counts as gone")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 300));
   CLI11_PARSE(app, argc, argv);
+  if (!o.cluster.empty() && o.etcd_endpoints.empty())
+    return Fail("--cluster etcd needs --etcd-endpoints");
   vmip::LogLevel level;
   if (!vmip::ParseLogLevel(o.log_level, &level))
     return Fail("--log-level: unknown level " + o.log_level);

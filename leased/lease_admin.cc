@@ -20,6 +20,9 @@ constexpr uint32_t kMaxReserve = 4096;
 
 v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (cluster_)
+    return WithError<v1::ReserveReply>(
+        MakeError(kInvalidConfig, "reservations are not supported in cluster mode yet"));
   auto it = networks_.find(req.network());
   if (it == networks_.end())
     return WithError<v1::ReserveReply>(MakeError(
@@ -126,7 +129,7 @@ v1::ReleaseReply LeaseService::Release(const v1::ReleaseRequest& req) {
       break;
     }
     for (const AttachmentRow& a : atts.value())
-      if (!e.code) e = store_->DeleteAttachment(a);
+      if (!e.code) e = DropAttachment(a);
     if (!e.code) e = FreeLease(l, "", &released);
     for (const AddressRow& a : l.addresses) reply.add_ips(a.ip);
   }

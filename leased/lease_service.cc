@@ -227,50 +227,63 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
     return ReplyFor(net, *lease);
   }
   std::vector<AddressRow> fresh;
-  auto lease =
-      store_->FindLease(c.network(), owner.value().KindName(), owner.value().name, c.ifname());
-  if (!lease && !c.reservation().empty()) {
-    auto claimed = ClaimReservation(c, owner.value());
-    if (!claimed.ok()) {
-      store_->Rollback();
-      return claimed.error();
-    }
-    lease = claimed.value();
+  auto lease = LeaseForAdd(net, c, owner.value(), now, requested.value(), &fresh);
+  if (!lease.ok()) {
+    store_->Rollback();
+    return lease.error();
   }
-  if (lease) {
-    e = CheckLeaseFits(net, *lease, requested.value());
-  } else {
-    auto picked = PickAddresses(net, requested.value());
-    if (!picked.ok()) {
-      store_->Rollback();
-      return picked.error();
-    }
-    fresh = picked.value();
-    lease =
-        LeaseRow{0,  c.network(), owner.value().KindName(), owner.value().name, "", c.ifname(), now,
-                 "", fresh};
-    auto id = BindNew(net, *lease, fresh);
-    if (id.ok())
-      lease->id = id.value();
-    else
-      e = id.error();
-  }
+  e = store_->InsertAttachment(AttachmentRow{c.network(), c.container_id(), c.ifname(), c.netns(),
+                                             node_, lease.value().id, now});
   if (!e.code)
-    e = store_->InsertAttachment(
-        AttachmentRow{c.network(), c.container_id(), c.ifname(), c.netns(), node_, lease->id, now});
-  if (!e.code)
-    e = store_->AppendEvent(EventRow{now, c.network(), "attach",
-                                     owner.value().KindName() + ":" + owner.value().name,
-                                     lease->addresses.empty() ? "" : lease->addresses[0].ip,
-                                     c.container_id(), c.ifname(), node_});
+    e = store_->AppendEvent(
+        EventRow{now, c.network(), "attach", owner.value().KindName() + ":" + owner.value().name,
+                 lease.value().addresses.empty() ? "" : lease.value().addresses[0].ip,
+                 c.container_id(), c.ifname(), node_});
   if (!e.code) e = store_->SavePool(c.network(), net.config, now);
+  // The cluster hears of the attachment before the local commit: an unreachable
+  // etcd fails the ADD instead of leaving an attachment the cluster never saw.
+  if (!e.code && cluster_)
+    e = cluster_->Attach(c.network(), AttachmentKey(c.container_id(), c.ifname()),
+                         OwnerKey(lease.value()));
   if (!e.code) e = Commit();
   if (e.code) {
     store_->Rollback();
+    if (cluster_ && !fresh.empty()) UnclaimAfterFailure(lease.value());
     return e;
   }
   for (const AddressRow& a : fresh) net.allocator->Take(*ParseIp(a.ip));
-  return ReplyFor(net, *lease);
+  return ReplyFor(net, lease.value());
+}
+
+Result<LeaseRow> LeaseService::NewLease(Network& net, const v1::Caller& c, const Owner& owner,
+                                        int64_t now, const std::vector<AddressRow>& addrs) {
+  LeaseRow lease{0, c.network(), owner.KindName(), owner.name, "", c.ifname(), now, "", addrs};
+  auto id = BindNew(net, lease, addrs);
+  if (!id.ok()) return id.error();
+  lease.id = id.value();
+  return lease;
+}
+
+// The lease an ADD attaches to: the owner's own, a claimed reservation, or a new
+// binding. `fresh` receives the addresses the free sets take after the commit.
+Result<LeaseRow> LeaseService::LeaseForAdd(Network& net, const v1::Caller& c, const Owner& owner,
+                                           int64_t now, const std::vector<IpAddress>& requested,
+                                           std::vector<AddressRow>* fresh) {
+  auto lease = store_->FindLease(c.network(), owner.KindName(), owner.name, c.ifname());
+  if (cluster_) return ClusteredLease(net, c, owner, now, requested, std::move(lease), fresh);
+  if (!lease && !c.reservation().empty()) {
+    auto claimed = ClaimReservation(c, owner);
+    if (!claimed.ok()) return claimed.error();
+    lease = claimed.value();
+  }
+  if (lease) {
+    if (Error e = CheckLeaseFits(net, *lease, requested); e.code) return e;
+    return *lease;
+  }
+  auto picked = PickAddresses(net, requested);
+  if (!picked.ok()) return picked.error();
+  *fresh = picked.value();
+  return NewLease(net, c, owner, now, *fresh);
 }
 
 v1::AddReply LeaseService::Add(const v1::AddRequest& req) {
@@ -294,9 +307,17 @@ v1::AddReply LeaseService::Add(const v1::AddRequest& req) {
 
 // Removes one attachment. A pod lease dies with its last attachment; a VM lease
 // stays bound, detached, until the VM is released.
+Error LeaseService::DropAttachment(const AttachmentRow& att) {
+  Error e = store_->DeleteAttachment(att);
+  if (!e.code && cluster_)
+    e = store_->AddOutbox(
+        OutboxRow{0, "detach", att.network, AttachmentKey(att.container_id, att.ifname), ""});
+  return e;
+}
+
 Error LeaseService::Detach(const AttachmentRow& att, std::vector<Released>* released) {
   int64_t now = clock_();
-  Error e = store_->DeleteAttachment(att);
+  Error e = DropAttachment(att);
   auto lease = store_->FindLeaseById(att.lease_id);
   if (e.code || !lease) return e;
   std::string owner = lease->owner_kind + ":" + lease->owner;
@@ -323,6 +344,13 @@ Error LeaseService::FreeLease(const LeaseRow& lease, const std::string& containe
     return e;
   }
   if (Error e = store_->DeleteLease(lease.id); e.code) return e;
+  if (cluster_) {
+    std::string ips;
+    for (const AddressRow& a : lease.addresses) ips += (ips.empty() ? "" : ",") + a.ip;
+    if (Error e = store_->AddOutbox(OutboxRow{0, "release", lease.network, OwnerKey(lease), ips});
+        e.code)
+      return e;
+  }
   auto net = networks_.find(lease.network);
   for (const AddressRow& a : lease.addresses) {
     if (Error e = store_->MarkReleased(lease.network, a.ip, now); e.code) return e;

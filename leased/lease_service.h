@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "allocator.h"
+#include "cluster_store.h"
 #include "error.h"
 #include "lease_store.h"
 #include "owner.h"
@@ -19,6 +20,10 @@
 #include "vmip.pb.h"
 
 namespace vmip {
+
+// Cluster keys of a lease and of an attachment (see cluster_store.h).
+std::string OwnerKey(const LeaseRow& lease);
+std::string AttachmentKey(const std::string& container_id, const std::string& ifname);
 
 class LeaseService {
  public:
@@ -50,11 +55,19 @@ class LeaseService {
 
   const std::string& node() const { return node_; }
 
+  // Cluster mode (cluster_binding.cc). The store outlives the service.
+  void SetCluster(ClusterStore* cluster) { cluster_ = cluster; }
+  // Applies queued cluster changes (DEL while etcd was unreachable) and, after a
+  // start or a lost liveness lease, re-registers this node's attachments.
+  // Called from a background thread; takes the lock only around database work.
+  void FlushOutbox();
+
  private:
   struct Network {
     std::unique_ptr<Pool> pool;
     std::unique_ptr<Allocator> allocator;
-    std::string config;  // serialized PoolConfig, to notice changes
+    std::string config;           // serialized PoolConfig, to notice changes
+    bool cluster_synced = false;  // remote bindings loaded into the free sets
   };
   struct Released {
     Network* net;
@@ -72,6 +85,21 @@ class LeaseService {
   Result<int64_t> BindNew(Network& net, const LeaseRow& lease,
                           const std::vector<AddressRow>& addrs);
   Error Detach(const AttachmentRow& att, std::vector<Released>* released);
+  // Deletes the attachment row and, in cluster mode, queues its removal from etcd.
+  Error DropAttachment(const AttachmentRow& att);
+  Result<LeaseRow> LeaseForAdd(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
+                               const std::vector<IpAddress>& requested,
+                               std::vector<AddressRow>* fresh);
+  Result<LeaseRow> NewLease(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
+                            const std::vector<AddressRow>& addrs);
+  Result<LeaseRow> ClusteredLease(Network& net, const v1::Caller& c, const Owner& owner,
+                                  int64_t now, const std::vector<IpAddress>& requested,
+                                  std::optional<LeaseRow> lease, std::vector<AddressRow>* fresh);
+  Result<LeaseRow> Adopt(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
+                         const ClusterBinding& binding, std::vector<AddressRow>* fresh);
+  Error SyncFromCluster(Network& net);
+  Error ResyncAttachments();
+  void UnclaimAfterFailure(const LeaseRow& lease);
   // Gives a lease's addresses back: to its reservation if it was claimed from one,
   // else to the pool (recorded as released, for oldest-first reuse).
   Error FreeLease(const LeaseRow& lease, const std::string& container_id,
@@ -90,6 +118,8 @@ class LeaseService {
   int64_t started_at_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Network>> networks_;
+  ClusterStore* cluster_ = nullptr;
+  bool resync_needed_ = true;
 };
 
 }  // namespace vmip

@@ -220,6 +220,29 @@ Result<std::vector<EventRow>> LeaseStore::Events(const std::string& network,
   return out;
 }
 
+Error LeaseStore::AddOutbox(const OutboxRow& row) {
+  Statement& q =
+      db_->Prepare("INSERT INTO cluster_outbox(op, network, key, value) VALUES(?1, ?2, ?3, ?4)");
+  q.Bind(1, row.op).Bind(2, row.network).Bind(3, row.key).Bind(4, row.value);
+  return Done(q, "cannot queue cluster change");
+}
+
+Result<std::vector<OutboxRow>> LeaseStore::Outbox(int64_t limit) {
+  Statement& q =
+      db_->Prepare("SELECT id, op, network, key, value FROM cluster_outbox ORDER BY id LIMIT ?1");
+  q.Bind(1, limit);
+  std::vector<OutboxRow> out;
+  while (q.Step()) out.push_back(OutboxRow{q.Int(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4)});
+  if (q.failed()) return db_->LastError("cannot read the cluster outbox");
+  return out;
+}
+
+Error LeaseStore::DeleteOutbox(int64_t id) {
+  Statement& q = db_->Prepare("DELETE FROM cluster_outbox WHERE id = ?1");
+  q.Bind(1, id);
+  return Done(q, "cannot delete from the cluster outbox");
+}
+
 Result<std::vector<std::string>> LeaseStore::DuplicateAddresses() {
   Statement& q =
       db_->Prepare("SELECT network, ip FROM addresses GROUP BY network, ip HAVING count(*) > 1");

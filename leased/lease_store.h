@@ -39,6 +39,11 @@ struct EventRow {
   std::string network, kind, owner, ip, container_id, ifname, node;
 };
 
+struct OutboxRow {
+  int64_t id = 0;
+  std::string op, network, key, value;
+};
+
 class LeaseStore {
  public:
   static Result<std::unique_ptr<LeaseStore>> Open(const std::string& path);
@@ -81,6 +86,10 @@ class LeaseStore {
   // Newest first. Empty filters match everything.
   Result<std::vector<EventRow>> Events(const std::string& network, const std::string& owner,
                                        const std::string& ip, int64_t limit);
+  Error AddOutbox(const OutboxRow& row);
+  Result<std::vector<OutboxRow>> Outbox(int64_t limit);
+  Error DeleteOutbox(int64_t id);
+
   // Pairs (network, ip) bound more than once: must always be empty (UNIQUE).
   Result<std::vector<std::string>> DuplicateAddresses();
   Error MarkReleased(const std::string& network, const std::string& ip, int64_t at);

@@ -1,0 +1,67 @@
+// A small etcd v3 client over etcd's own gRPC API: KV reads/writes/transactions,
+// and one liveness lease kept alive by a background thread.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "error.h"
+#include "etcd_v3.grpc.pb.h"
+
+namespace vmip {
+
+struct EtcdOptions {
+  std::vector<std::string> endpoints;  // "http://127.0.0.1:2379"
+  int64_t lease_ttl_seconds = 10;
+  int call_timeout_ms = 1500;  // an ADD that cannot reach etcd fails with 11 inside 2 s
+};
+
+class EtcdClient {
+ public:
+  // Called (from the keepalive thread) after a new lease replaced a lost one, so
+  // the owner can put its lease-bound keys again.
+  using LeaseRenewed = std::function<void(int64_t lease)>;
+
+  static Result<std::unique_ptr<EtcdClient>> Connect(const EtcdOptions& options);
+  ~EtcdClient();
+
+  Result<etcdserverpb::RangeResponse> Range(const std::string& key, bool prefix);
+  Result<etcdserverpb::TxnResponse> Txn(const etcdserverpb::TxnRequest& req);
+  Error Put(const std::string& key, const std::string& value, int64_t lease);
+  Error Delete(const std::string& key);
+
+  // Grants the liveness lease and keeps it alive until destruction.
+  Error StartLease(LeaseRenewed on_renewed);
+  int64_t lease() const { return lease_.load(); }
+
+  static std::string PrefixEnd(const std::string& prefix);
+
+ private:
+  explicit EtcdClient(const EtcdOptions& o) : options_(o) {}
+  std::unique_ptr<grpc::ClientContext> Context() const;
+  Error Failed(const std::string& what, const grpc::Status& s) const;
+  Result<int64_t> Grant();
+  void KeepAliveLoop();
+  bool KeepAliveOnce(int64_t id);
+
+  EtcdOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<etcdserverpb::KV::Stub> kv_;
+  std::unique_ptr<etcdserverpb::Lease::Stub> leases_;
+  std::atomic<int64_t> lease_{0};
+  LeaseRenewed on_renewed_;
+  std::mutex mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread keepalive_;
+};
+
+}  // namespace vmip
