@@ -5,20 +5,20 @@
 namespace vmip {
 namespace {
 
-// "http://127.0.0.1:2379,..." -> "ipv4:127.0.0.1:2379,..." for gRPC's resolver.
-Result<std::string> Target(const std::vector<std::string>& endpoints) {
-  std::string hosts;
-  for (std::string e : endpoints) {
-    if (e.rfind("http://", 0) == 0)
-      e = e.substr(7);
-    else if (e.find("://") != std::string::npos)
-      return MakeError(kInvalidConfig, "etcd endpoint " + e + ": only http:// is supported");
-    if (e.empty() || e.find('/') != std::string::npos)
-      return MakeError(kInvalidConfig, "bad etcd endpoint \"" + e + "\"");
-    hosts += (hosts.empty() ? "" : ",") + e;
-  }
-  if (hosts.empty()) return MakeError(kInvalidConfig, "no etcd endpoints");
-  return (hosts.find('[') == std::string::npos ? "ipv4:" : "ipv6:") + hosts;
+// "http://127.0.0.1:2379" -> "127.0.0.1:2379" for gRPC.
+Result<std::string> Target(std::string e) {
+  if (e.rfind("http://", 0) == 0)
+    e = e.substr(7);
+  else if (e.find("://") != std::string::npos)
+    return MakeError(kInvalidConfig, "etcd endpoint " + e + ": only http:// is supported");
+  if (e.empty() || e.find('/') != std::string::npos)
+    return MakeError(kInvalidConfig, "bad etcd endpoint \"" + e + "\"");
+  return e;
+}
+
+bool Retryable(const grpc::Status& s) {
+  return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
 }
 
 }  // namespace
@@ -36,16 +36,26 @@ std::string EtcdClient::PrefixEnd(const std::string& prefix) {
 }
 
 Result<std::unique_ptr<EtcdClient>> EtcdClient::Connect(const EtcdOptions& options) {
-  auto target = Target(options.endpoints);
-  if (!target.ok()) return target.error();
+  if (options.endpoints.empty()) return MakeError(kInvalidConfig, "no etcd endpoints");
   std::unique_ptr<EtcdClient> c(new EtcdClient(options));
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  args.SetLoadBalancingPolicyName("round_robin");  // a dead member does not stall us
-  c->channel_ = grpc::CreateCustomChannel(target.value(), grpc::InsecureChannelCredentials(), args);
-  c->kv_ = etcdserverpb::KV::NewStub(c->channel_);
-  c->leases_ = etcdserverpb::Lease::NewStub(c->channel_);
+  // Pings find a member behind a dead link, so calls to it fail fast.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 1000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  for (const std::string& e : options.endpoints) {
+    auto target = Target(e);
+    if (!target.ok()) return target.error();
+    Endpoint ep;
+    ep.channel =
+        grpc::CreateCustomChannel(target.value(), grpc::InsecureChannelCredentials(), args);
+    ep.kv = etcdserverpb::KV::NewStub(ep.channel);
+    ep.lease = etcdserverpb::Lease::NewStub(ep.channel);
+    c->endpoints_.push_back(std::move(ep));
+  }
   return c;
 }
 
@@ -58,11 +68,24 @@ EtcdClient::~EtcdClient() {
   if (keepalive_.joinable()) keepalive_.join();
 }
 
-std::unique_ptr<grpc::ClientContext> EtcdClient::Context() const {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() +
-                    std::chrono::milliseconds(options_.call_timeout_ms));
-  return ctx;
+grpc::Status EtcdClient::Call(const CallFn& fn) {
+  using Clock = std::chrono::system_clock;
+  auto deadline = Clock::now() + std::chrono::milliseconds(options_.call_timeout_ms);
+  size_t n = endpoints_.size(), start = current_.load();
+  grpc::Status last(grpc::StatusCode::DEADLINE_EXCEEDED, "no etcd member answered");
+  for (size_t i = 0; i < 2 * n && Clock::now() < deadline; i++) {
+    size_t idx = (start + i) % n;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(
+        std::min(deadline, Clock::now() + std::chrono::milliseconds(options_.attempt_timeout_ms)));
+    last = fn(endpoints_[idx], &ctx);
+    if (!Retryable(last)) {
+      current_ = idx;
+      return last;
+    }
+  }
+  current_ = (start + 1) % n;
+  return last;
 }
 
 Error EtcdClient::Failed(const std::string& what, const grpc::Status& s) const {
@@ -74,14 +97,16 @@ Result<etcdserverpb::RangeResponse> EtcdClient::Range(const std::string& key, bo
   req.set_key(key);
   if (prefix) req.set_range_end(PrefixEnd(key));
   etcdserverpb::RangeResponse resp;
-  grpc::Status s = kv_->Range(Context().get(), req, &resp);
+  grpc::Status s =
+      Call([&](Endpoint& ep, grpc::ClientContext* ctx) { return ep.kv->Range(ctx, req, &resp); });
   if (!s.ok()) return Failed("range " + key, s);
   return resp;
 }
 
 Result<etcdserverpb::TxnResponse> EtcdClient::Txn(const etcdserverpb::TxnRequest& req) {
   etcdserverpb::TxnResponse resp;
-  grpc::Status s = kv_->Txn(Context().get(), req, &resp);
+  grpc::Status s =
+      Call([&](Endpoint& ep, grpc::ClientContext* ctx) { return ep.kv->Txn(ctx, req, &resp); });
   if (!s.ok()) return Failed("txn", s);
   return resp;
 }
@@ -92,7 +117,8 @@ Error EtcdClient::Put(const std::string& key, const std::string& value, int64_t 
   req.set_value(value);
   req.set_lease(lease);
   etcdserverpb::PutResponse resp;
-  grpc::Status s = kv_->Put(Context().get(), req, &resp);
+  grpc::Status s =
+      Call([&](Endpoint& ep, grpc::ClientContext* ctx) { return ep.kv->Put(ctx, req, &resp); });
   return s.ok() ? Error{} : Failed("put " + key, s);
 }
 
@@ -100,7 +126,8 @@ Error EtcdClient::Delete(const std::string& key) {
   etcdserverpb::DeleteRangeRequest req;
   req.set_key(key);
   etcdserverpb::DeleteRangeResponse resp;
-  grpc::Status s = kv_->DeleteRange(Context().get(), req, &resp);
+  grpc::Status s = Call(
+      [&](Endpoint& ep, grpc::ClientContext* ctx) { return ep.kv->DeleteRange(ctx, req, &resp); });
   return s.ok() ? Error{} : Failed("delete " + key, s);
 }
 
@@ -108,7 +135,9 @@ Result<int64_t> EtcdClient::Grant() {
   etcdserverpb::LeaseGrantRequest req;
   req.set_ttl(options_.lease_ttl_seconds);
   etcdserverpb::LeaseGrantResponse resp;
-  grpc::Status s = leases_->LeaseGrant(Context().get(), req, &resp);
+  grpc::Status s = Call([&](Endpoint& ep, grpc::ClientContext* ctx) {
+    return ep.lease->LeaseGrant(ctx, req, &resp);
+  });
   if (!s.ok()) return Failed("lease grant", s);
   if (!resp.error().empty()) return MakeError(kTryAgainLater, "etcd lease grant: " + resp.error());
   return resp.id();
@@ -126,16 +155,22 @@ Error EtcdClient::StartLease(LeaseRenewed on_renewed) {
 // One keepalive round trip on a fresh stream; false when the lease is gone or
 // etcd did not answer in time.
 bool EtcdClient::KeepAliveOnce(int64_t id) {
-  auto ctx = Context();
-  auto stream = leases_->LeaseKeepAlive(ctx.get());
-  etcdserverpb::LeaseKeepAliveRequest req;
-  req.set_id(id);
-  etcdserverpb::LeaseKeepAliveResponse resp;
-  bool ok = stream->Write(req) && stream->Read(&resp) && resp.ttl() > 0;
-  stream->WritesDone();
-  ctx->TryCancel();
-  stream->Finish();
-  return ok;
+  bool alive = false;
+  Call([&](Endpoint& ep, grpc::ClientContext* ctx) {
+    auto stream = ep.lease->LeaseKeepAlive(ctx);
+    etcdserverpb::LeaseKeepAliveRequest req;
+    req.set_id(id);
+    etcdserverpb::LeaseKeepAliveResponse resp;
+    bool answered = stream->Write(req) && stream->Read(&resp);
+    alive = answered && resp.ttl() > 0;
+    ctx->TryCancel();
+    grpc::Status s = stream->Finish();
+    // A member that did not answer is retried on the next one; a lease that
+    // etcd says is gone is final.
+    return answered ? grpc::Status::OK
+                    : grpc::Status(grpc::StatusCode::UNAVAILABLE, s.error_message());
+  });
+  return alive;
 }
 
 // Refreshes the lease at a third of its TTL. A lease that expired (partition,

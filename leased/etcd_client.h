@@ -21,7 +21,8 @@ namespace vmip {
 struct EtcdOptions {
   std::vector<std::string> endpoints;  // "http://127.0.0.1:2379"
   int64_t lease_ttl_seconds = 10;
-  int call_timeout_ms = 1500;  // an ADD that cannot reach etcd fails with 11 inside 2 s
+  int call_timeout_ms = 1500;    // an ADD that cannot reach etcd fails with 11 inside 2 s
+  int attempt_timeout_ms = 600;  // then the next endpoint is tried
 };
 
 class EtcdClient {
@@ -45,17 +46,27 @@ class EtcdClient {
   static std::string PrefixEnd(const std::string& prefix);
 
  private:
+  // One channel per member: a member that is partitioned or stopped costs one
+  // attempt, then calls move on to the next member.
+  struct Endpoint {
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<etcdserverpb::KV::Stub> kv;
+    std::unique_ptr<etcdserverpb::Lease::Stub> lease;
+  };
+  using CallFn = std::function<grpc::Status(Endpoint&, grpc::ClientContext*)>;
+
   explicit EtcdClient(const EtcdOptions& o) : options_(o) {}
-  std::unique_ptr<grpc::ClientContext> Context() const;
+  // Runs fn against the current member, failing over on UNAVAILABLE or a timeout,
+  // within call_timeout_ms overall.
+  grpc::Status Call(const CallFn& fn);
   Error Failed(const std::string& what, const grpc::Status& s) const;
   Result<int64_t> Grant();
   void KeepAliveLoop();
   bool KeepAliveOnce(int64_t id);
 
   EtcdOptions options_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<etcdserverpb::KV::Stub> kv_;
-  std::unique_ptr<etcdserverpb::Lease::Stub> leases_;
+  std::vector<Endpoint> endpoints_;
+  std::atomic<size_t> current_{0};
   std::atomic<int64_t> lease_{0};
   LeaseRenewed on_renewed_;
   std::mutex mu_;
