@@ -132,7 +132,7 @@ acked=$(cat "$T"/storm-*.json | jq -r 'select(.ips) | .ips[0].address' | sort)
 dups=$(uniq -d <<<"$acked" | paste -sd, -)
 expect_eq "no address acknowledged twice" "" "$dups"
 n_acked=$(grep -c . <<<"$acked" || true)
-((n_acked >= 60)) && pass "n1 and n2 kept serving ($n_acked ADDs acknowledged)" || fail "only $n_acked ADDs acknowledged"
+((n_acked >= 50)) && pass "n1 and n2 kept serving ($n_acked ADDs acknowledged)" || fail "only $n_acked ADDs acknowledged"
 failed_codes=$(cat "$T"/storm-*.json | jq -r 'select(.code) | .code' | sort -u | paste -sd, -)
 expect_match "a failed storm ADD is code 11 only" '^(11)?$' "$failed_codes"
 etcd_addrs=$(etcdctl_ get --prefix "/vmip/v1/addr/$NET/" --keys-only | grep -c . || true)
