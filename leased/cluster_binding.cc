@@ -68,6 +68,21 @@ Result<LeaseRow> LeaseService::Adopt(Network& net, const v1::Caller& c, const Ow
   }
   Log(LogLevel::kInfo, "op=adopt network=" + c.network() + " owner=" + owner.Describe() +
                            " from_node=" + binding.node);
+  std::string tag = owner.KindName() + ":" + owner.name;
+  std::string first_ip = addrs.empty() ? "" : addrs[0].ip;
+  Error e = store_->AppendEvent(
+      EventRow{now, c.network(), "adopt", tag, first_ip, c.container_id(), c.ifname(), node_});
+  if (e.code) return e;
+  if (binding.node != node_) {
+    v1::HandoffNotice n;
+    n.set_network(c.network());
+    n.set_owner(tag + "#" + c.ifname());
+    n.set_ip(first_ip);
+    n.set_from_node(binding.node);
+    n.set_to_node(node_);
+    n.set_container_id(c.container_id());
+    notices_.push_back(n);
+  }
   *fresh = addrs;
   return NewLease(net, c, owner, now, addrs);
 }
@@ -157,8 +172,27 @@ Error LeaseService::ResyncAttachments() {
   return Error{};
 }
 
+void LeaseService::RecordHandoff(const v1::HandoffNotice& n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string owner = n.owner().substr(0, n.owner().rfind('#'));
+  std::string ifname =
+      n.owner().rfind('#') == std::string::npos ? "" : n.owner().substr(n.owner().rfind('#') + 1);
+  Error e = store_->AppendEvent(EventRow{clock_(), n.network(), "handoff", owner, n.ip(),
+                                         n.container_id(), ifname, n.to_node()});
+  store_->Idle();
+  Log(e.code ? LogLevel::kError : LogLevel::kInfo,
+      "op=handoff network=" + n.network() + " owner=" + owner + " to_node=" + n.to_node());
+}
+
 void LeaseService::FlushOutbox() {
   if (!cluster_) return;
+  std::vector<v1::HandoffNotice> notices;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    notices.swap(notices_);
+  }
+  if (peers_)
+    for (const auto& n : notices) peers_->SendHandoff(n);
   if (resync_needed_ && !ResyncAttachments().code) resync_needed_ = false;
   std::vector<OutboxRow> rows;
   {

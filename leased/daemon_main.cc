@@ -21,6 +21,7 @@
 #include "grpc_services.h"
 #include "lease_service.h"
 #include "lease_store.h"
+#include "peer_service.h"
 #include "spool_replay.h"
 
 namespace {
@@ -118,6 +119,7 @@ int Serve(const Options& o) {
   vmip::LeaseService service(store.value().get(), o.node, [] { return int64_t(time(nullptr)); });
   if (vmip::Error e = service.Load(); e.code) return Fail("cannot load leases: " + e.msg);
   std::unique_ptr<vmip::EtcdClusterStore> cluster;
+  std::unique_ptr<vmip::PeerDirectory> peers;
   if (o.cluster == "etcd") {
     vmip::EtcdOptions eo;
     eo.endpoints = o.etcd_endpoints;
@@ -126,6 +128,8 @@ int Serve(const Options& o) {
     if (!started.ok()) return Fail("cluster mode: " + started.error().msg);
     cluster = std::move(started.value());
     service.SetCluster(cluster.get());
+    peers = std::make_unique<vmip::PeerDirectory>(cluster.get(), o.node);
+    service.SetPeers(peers.get());
   }
   uint64_t replayed = vmip::ReplaySpool(o.spool_dir, service);
   OutboxFlusher flusher(cluster ? &service : nullptr);
@@ -133,7 +137,7 @@ int Serve(const Options& o) {
   if (SocketIsLive(o.socket)) return Fail("another daemon is serving " + o.socket);
   unlink(o.socket.c_str());
   vmip::CniService cni(&service);
-  vmip::AdminService admin(&service, vmip::DaemonFacts{o.db, o.spool_dir, replayed});
+  vmip::AdminService admin(&service, vmip::DaemonFacts{o.db, o.spool_dir, replayed}, peers.get());
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + o.socket, grpc::InsecureServerCredentials());
   builder.RegisterService(&cni);
@@ -142,6 +146,15 @@ int Serve(const Options& o) {
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   umask(old_mask);
   if (!server) return Fail("cannot listen on " + o.socket);
+  vmip::PeerService peer(&service);
+  std::unique_ptr<grpc::Server> peer_server;
+  if (cluster && !o.peer_address.empty()) {
+    grpc::ServerBuilder pb;
+    pb.AddListeningPort(o.peer_address, grpc::InsecureServerCredentials());
+    pb.RegisterService(&peer);
+    peer_server = pb.BuildAndStart();
+    if (!peer_server) return Fail("cannot listen on --peer-address " + o.peer_address);
+  }
   chmod(o.socket.c_str(), 0600);
   vmip::Log(vmip::LogLevel::kInfo,
             "op=start socket=" + o.socket + " db=" + o.db + " node=" + o.node +
@@ -154,6 +167,8 @@ int Serve(const Options& o) {
   int sig = 0;
   sigwait(&sigs, &sig);
   vmip::Log(vmip::LogLevel::kInfo, std::string("op=stop signal=") + strsignal(sig));
+  if (peer_server)
+    peer_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   unlink(o.socket.c_str());
   return 0;

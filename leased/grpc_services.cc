@@ -1,6 +1,19 @@
 #include "grpc_services.h"
 
+#include "peer_service.h"
+
 namespace vmip {
+namespace {
+
+template <typename Reply>
+Reply NotClustered() {
+  Reply r;
+  r.mutable_error()->set_code(kInvalidConfig);
+  r.mutable_error()->set_msg("--cluster needs a daemon running with --cluster etcd");
+  return r;
+}
+
+}  // namespace
 
 grpc::Status CniService::Add(grpc::ServerContext*, const v1::AddRequest* q, v1::AddReply* r) {
   *r = s_->Add(*q);
@@ -30,7 +43,10 @@ grpc::Status CniService::Status(grpc::ServerContext*, const v1::StatusRequest* q
 
 grpc::Status AdminService::ListLeases(grpc::ServerContext*, const v1::ListLeasesRequest* q,
                                       v1::ListLeasesReply* r) {
-  *r = s_->ListLeases(*q);
+  if (q->cluster())
+    *r = peers_ ? ClusterLeases(*s_, *peers_, *q) : NotClustered<v1::ListLeasesReply>();
+  else
+    *r = s_->ListLeases(*q);
   return grpc::Status::OK;
 }
 
@@ -50,7 +66,10 @@ grpc::Status AdminService::Status(grpc::ServerContext*, const v1::DaemonStatusRe
 
 grpc::Status AdminService::History(grpc::ServerContext*, const v1::HistoryRequest* q,
                                    v1::HistoryReply* r) {
-  *r = s_->History(*q);
+  if (q->cluster())
+    *r = peers_ ? ClusterHistory(*s_, *peers_, *q) : NotClustered<v1::HistoryReply>();
+  else
+    *r = s_->History(*q);
   return grpc::Status::OK;
 }
 

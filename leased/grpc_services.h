@@ -31,7 +31,9 @@ struct DaemonFacts {
 
 class AdminService final : public v1::Admin::Service {
  public:
-  AdminService(LeaseService* s, DaemonFacts facts) : s_(s), facts_(std::move(facts)) {}
+  // peers: nullptr in standalone mode.
+  AdminService(LeaseService* s, DaemonFacts facts, PeerDirectory* peers)
+      : s_(s), facts_(std::move(facts)), peers_(peers) {}
   grpc::Status ListLeases(grpc::ServerContext*, const v1::ListLeasesRequest* q,
                           v1::ListLeasesReply* r) override;
   grpc::Status ListPools(grpc::ServerContext*, const v1::ListPoolsRequest* q,
@@ -52,6 +54,7 @@ class AdminService final : public v1::Admin::Service {
  private:
   LeaseService* s_;
   DaemonFacts facts_;
+  PeerDirectory* peers_;
 };
 
 }  // namespace vmip

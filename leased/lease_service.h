@@ -16,6 +16,7 @@
 #include "error.h"
 #include "lease_store.h"
 #include "owner.h"
+#include "peer_directory.h"
 #include "pool.h"
 #include "vmip.pb.h"
 
@@ -61,6 +62,10 @@ class LeaseService {
   // start or a lost liveness lease, re-registers this node's attachments.
   // Called from a background thread; takes the lock only around database work.
   void FlushOutbox();
+  // Hand-off notices go to the node a binding was adopted from.
+  void SetPeers(PeerDirectory* peers) { peers_ = peers; }
+  // A peer adopted a binding this node made (peer_service.cc).
+  void RecordHandoff(const v1::HandoffNotice& notice);
 
  private:
   struct Network {
@@ -119,6 +124,8 @@ class LeaseService {
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Network>> networks_;
   ClusterStore* cluster_ = nullptr;
+  PeerDirectory* peers_ = nullptr;
+  std::vector<v1::HandoffNotice> notices_;  // to send, outside the lock
   bool resync_needed_ = true;
 };
 

@@ -67,6 +67,7 @@ v1::ListLeasesReply LeaseService::ListLeases(const v1::ListLeasesRequest& req) {
     l.set_owner(row.owner);
     l.set_ifname(row.ifname);
     l.set_created_at(row.created_at);
+    l.set_reported_by(node_);
     for (const auto& a : row.addresses) l.add_ips(a.ip);
     auto [lo, hi] = by_lease.equal_range(row.id);
     for (auto it = lo; it != hi; ++it) {

@@ -17,7 +17,14 @@ namespace v1 = vmip::v1;
 struct Global {
   std::string socket = "/run/vmip/leased.sock";
   bool json = false;
+  bool cluster = false;  // ask every node (cluster mode)
 };
+
+template <typename Reply>
+void WarnUnreachable(const Reply& reply) {
+  for (const auto& node : reply.unreachable())
+    std::cerr << "vmipctl: warning: no answer from " << node << "; its rows are missing\n";
+}
 
 std::unique_ptr<v1::Admin::Stub> Connect(const Global& g) {
   auto channel = grpc::CreateChannel("unix:" + g.socket, grpc::InsecureChannelCredentials());
@@ -70,18 +77,25 @@ json LeaseJson(const v1::Lease& l) {
                     {"netns", a.netns()},
                     {"node", a.node()},
                     {"attached_at", a.attached_at()}});
-  return {{"network", l.network()}, {"owner_kind", l.owner_kind()},
-          {"owner", l.owner()},     {"ifname", l.ifname()},
-          {"ips", l.ips()},         {"state", l.state()},
-          {"attachments", atts},    {"created_at", l.created_at()}};
+  return {{"network", l.network()},
+          {"owner_kind", l.owner_kind()},
+          {"owner", l.owner()},
+          {"ifname", l.ifname()},
+          {"ips", l.ips()},
+          {"state", l.state()},
+          {"attachments", atts},
+          {"created_at", l.created_at()},
+          {"reported_by", l.reported_by()}};
 }
 
 int Leases(const Global& g, const v1::LeaseFilter& filter) {
   v1::ListLeasesRequest req;
   *req.mutable_filter() = filter;
+  req.set_cluster(g.cluster);
   v1::ListLeasesReply reply;
   int rc = Report(g, Connect(g)->ListLeases(Context().get(), req, &reply), reply);
   if (rc) return rc;
+  WarnUnreachable(reply);
   if (g.json) {
     json out = json::array();
     for (const auto& l : reply.leases()) out.push_back(LeaseJson(l));
@@ -169,10 +183,12 @@ void PrintEvents(const google::protobuf::RepeatedPtrField<v1::Event>& events) {
   t.Print(std::cout);
 }
 
-int History(const Global& g, const v1::HistoryRequest& req) {
+int History(const Global& g, v1::HistoryRequest req) {
+  req.set_cluster(g.cluster);
   v1::HistoryReply reply;
   int rc = Report(g, Connect(g)->History(Context().get(), req, &reply), reply);
   if (rc) return rc;
+  WarnUnreachable(reply);
   if (g.json) {
     json out = json::array();
     for (const auto& e : reply.events()) out.push_back(EventJson(e));
@@ -188,8 +204,10 @@ int Show(const Global& g, const std::string& what, const std::string& network) {
   bool is_vm = what.find('/') != std::string::npos;
   v1::ListLeasesRequest lq;
   lq.mutable_filter()->set_network(network);
+  lq.set_cluster(g.cluster);
   v1::HistoryRequest hq;
   hq.set_network(network);
+  hq.set_cluster(g.cluster);
   hq.set_limit(20);
   if (is_vm) {
     lq.mutable_filter()->set_vm(what);
@@ -305,6 +323,9 @@ int main(int argc, char** argv) {
   auto json_flag = [&g](CLI::App* cmd) {
     cmd->add_flag("--json", g.json, "print JSON instead of a table");
   };
+  auto cluster_flag = [&g](CLI::App* cmd) {
+    cmd->add_flag("--cluster", g.cluster, "ask every node of the cluster, not just this one");
+  };
 
   v1::LeaseFilter filter;
   auto* leases = app.add_subcommand("leases", "list leases (VM, pod and reservation bindings)");
@@ -315,6 +336,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"attached", "detached"}));
   leases->add_option("--node", *filter.mutable_node(), "only leases attached on this node");
   json_flag(leases);
+  cluster_flag(leases);
   json_flag(app.add_subcommand("pools", "list pools with size, used and free addresses"));
   json_flag(app.add_subcommand("status", "show daemon status"));
 
@@ -324,6 +346,7 @@ int main(int argc, char** argv) {
   show->add_option("target", what, "an IP address or namespace/vm")->required();
   show->add_option("--network", show_network, "only this network");
   json_flag(show);
+  cluster_flag(show);
 
   v1::HistoryRequest hist;
   auto* history = app.add_subcommand("history", "list lease events, newest first");
@@ -338,6 +361,7 @@ int main(int argc, char** argv) {
       },
       "at most this many events (default 100)");
   json_flag(history);
+  cluster_flag(history);
 
   v1::ReserveRequest res;
   uint32_t count = 0;

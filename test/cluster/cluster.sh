@@ -94,6 +94,12 @@ cni DEL n1 src1 virt-launcher-vm1-aaaaa; expect_rc "source DEL on n1" 0
 sleep 1.5 # the outbox flusher runs every second
 expect_eq "only the target stays attached" "dst1#eth0" "$(attach_keys)"
 expect_eq "n2 shows vm1 attached" "attached" "$(nctl n2 leases --vm default/vm1 --json | jq -r '.[0].state')"
+expect_match "n1's history shows the hand-off to n2" "handoff n2" \
+  "$(nctl n1 history --vm default/vm1 --json | jq -r '.[] | "\(.kind) \(.node)"' | paste -sd' ')"
+expect_eq "the cluster view has vm1 as n1 and n2 see it" "n1,n2" \
+  "$(nctl n1 leases --cluster --vm default/vm1 --json | jq -r '[.[].reported_by] | unique | join(",")')"
+expect_match "cluster history merges both nodes" "adopt.*bind" \
+  "$(nctl n2 history --cluster --vm default/vm1 --json | jq -r '.[].kind' | paste -sd' ')"
 
 echo "# cross-node live migration, failure: target DEL on n2 leaves the source on n1"
 cni ADD n1 src2 virt-launcher-vm2-aaaaa; VM2=$(ip_of)
@@ -128,6 +134,7 @@ sleep 0.3
 ip -n "$(ns n3)" link set eth0 down
 wait $S1 $S2 $S3
 ip -n "$(ns n3)" link set eth0 up
+wait_etcd
 acked=$(cat "$T"/storm-*.json | jq -r 'select(.ips) | .ips[0].address' | sort)
 dups=$(uniq -d <<<"$acked" | paste -sd, -)
 expect_eq "no address acknowledged twice" "" "$dups"
@@ -135,7 +142,10 @@ n_acked=$(grep -c . <<<"$acked" || true)
 ((n_acked >= 50)) && pass "n1 and n2 kept serving ($n_acked ADDs acknowledged)" || fail "only $n_acked ADDs acknowledged"
 failed_codes=$(cat "$T"/storm-*.json | jq -r 'select(.code) | .code' | sort -u | paste -sd, -)
 expect_match "a failed storm ADD is code 11 only" '^(11)?$' "$failed_codes"
-etcd_addrs=$(etcdctl_ get --prefix "/vmip/v1/addr/$NET/" --keys-only | grep -c . || true)
+etcd_addrs=0
+for ((k = 0; k < 5 && etcd_addrs == 0; k++)); do # a leader election may still be settling
+  etcd_addrs=$(etcdctl_ get --prefix "/vmip/v1/addr/$NET/" --keys-only 2>/dev/null | grep -c . || true)
+done
 # A VM's address is bound on every node it ran on; two owners for one address never.
 local_dups=$(for i in 1 2 3; do
   sqlite3 "$T/n$i.db" "select a.ip, l.owner_kind || ':' || l.owner from addresses a join leases l on l.id = a.lease_id"

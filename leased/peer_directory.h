@@ -1,0 +1,37 @@
+// Cluster mode: the other daemons, found through the cluster store's node keys,
+// and gRPC stubs for their Peer service (read-only views and hand-off notices).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "cluster_store.h"
+#include "vmip.grpc.pb.h"
+
+namespace vmip {
+
+class PeerDirectory {
+ public:
+  PeerDirectory(ClusterStore* cluster, std::string self)
+      : cluster_(cluster), self_(std::move(self)) {}
+
+  // Every live node but this one, with a stub for its peer address.
+  Result<std::map<std::string, v1::Peer::Stub*>> Peers();
+  // Best effort: a lost notice only loses a history line.
+  void SendHandoff(const v1::HandoffNotice& notice);
+
+ private:
+  v1::Peer::Stub* StubFor(const std::string& address);
+
+  ClusterStore* cluster_;
+  std::string self_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<v1::Peer::Stub>> stubs_;  // by address
+};
+
+// A context with a short deadline for peer calls: a dead peer must not stall views.
+std::unique_ptr<grpc::ClientContext> PeerContext();
+
+}  // namespace vmip

@@ -1,0 +1,79 @@
+#include "peer_service.h"
+
+#include <algorithm>
+
+namespace vmip {
+namespace {
+
+// Peer calls are never forwarded again: a peer answers from its own table only.
+template <typename Request>
+Request LocalOnly(const Request& req) {
+  Request copy = req;
+  copy.set_cluster(false);
+  return copy;
+}
+
+}  // namespace
+
+grpc::Status PeerService::ListLeases(grpc::ServerContext*, const v1::ListLeasesRequest* q,
+                                     v1::ListLeasesReply* r) {
+  *r = s_->ListLeases(LocalOnly(*q));
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::History(grpc::ServerContext*, const v1::HistoryRequest* q,
+                                  v1::HistoryReply* r) {
+  *r = s_->History(LocalOnly(*q));
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::Handoff(grpc::ServerContext*, const v1::HandoffNotice* q,
+                                  v1::HandoffReply*) {
+  s_->RecordHandoff(*q);
+  return grpc::Status::OK;
+}
+
+v1::ListLeasesReply ClusterLeases(LeaseService& local, PeerDirectory& peers,
+                                  const v1::ListLeasesRequest& req) {
+  v1::ListLeasesReply out = local.ListLeases(LocalOnly(req));
+  auto list = peers.Peers();
+  if (!list.ok()) {
+    out.add_unreachable("etcd: " + list.error().msg);
+    return out;
+  }
+  for (const auto& [name, stub] : list.value()) {
+    v1::ListLeasesReply r;
+    grpc::Status s = stub->ListLeases(PeerContext().get(), LocalOnly(req), &r);
+    if (!s.ok() || r.error().code() != 0) {
+      out.add_unreachable(name);
+      continue;
+    }
+    for (auto& l : *r.mutable_leases()) *out.add_leases() = std::move(l);
+  }
+  return out;
+}
+
+v1::HistoryReply ClusterHistory(LeaseService& local, PeerDirectory& peers,
+                                const v1::HistoryRequest& req) {
+  v1::HistoryReply out = local.History(LocalOnly(req));
+  auto list = peers.Peers();
+  if (!list.ok()) {
+    out.add_unreachable("etcd: " + list.error().msg);
+    return out;
+  }
+  for (const auto& [name, stub] : list.value()) {
+    v1::HistoryReply r;
+    grpc::Status s = stub->History(PeerContext().get(), LocalOnly(req), &r);
+    if (!s.ok() || r.error().code() != 0) {
+      out.add_unreachable(name);
+      continue;
+    }
+    for (auto& e : *r.mutable_events()) *out.add_events() = std::move(e);
+  }
+  auto* events = out.mutable_events();
+  std::stable_sort(events->begin(), events->end(),
+                   [](const v1::Event& a, const v1::Event& b) { return a.at() > b.at(); });
+  return out;
+}
+
+}  // namespace vmip

@@ -1,0 +1,31 @@
+// The Peer service other daemons call on --peer-address: read-only views of this
+// node's table and hand-off notices. It can change nothing but the history.
+#pragma once
+
+#include "lease_service.h"
+#include "vmip.grpc.pb.h"
+
+namespace vmip {
+
+class PeerService final : public v1::Peer::Service {
+ public:
+  explicit PeerService(LeaseService* s) : s_(s) {}
+  grpc::Status ListLeases(grpc::ServerContext*, const v1::ListLeasesRequest* q,
+                          v1::ListLeasesReply* r) override;
+  grpc::Status History(grpc::ServerContext*, const v1::HistoryRequest* q,
+                       v1::HistoryReply* r) override;
+  grpc::Status Handoff(grpc::ServerContext*, const v1::HandoffNotice* q,
+                       v1::HandoffReply* r) override;
+
+ private:
+  LeaseService* s_;
+};
+
+// Cluster-wide views for vmipctl --cluster: this node's rows plus every live
+// peer's, naming the peers that did not answer.
+v1::ListLeasesReply ClusterLeases(LeaseService& local, PeerDirectory& peers,
+                                  const v1::ListLeasesRequest& req);
+v1::HistoryReply ClusterHistory(LeaseService& local, PeerDirectory& peers,
+                                const v1::HistoryRequest& req);
+
+}  // namespace vmip
