@@ -53,10 +53,12 @@ std::optional<IpAddress> Allocator::NextFresh(int set) {
   return std::nullopt;
 }
 
-std::optional<IpAddress> Allocator::Next(int set) {
+std::optional<IpAddress> Allocator::Next(int set, int64_t now) {
   if (auto fresh = NextFresh(set)) return fresh;
-  for (const auto& entry : released_[set])
-    if (!pool_->IsReserved(entry.second) && !remote_.count(entry.second)) return entry.second;
+  for (const auto& [released_at, ip] : released_[set]) {
+    if (cooldown_ > 0 && released_at + cooldown_ > now) break;  // the rest are younger
+    if (!pool_->IsReserved(ip) && !remote_.count(ip)) return ip;
+  }
   return std::nullopt;
 }
 

@@ -28,7 +28,11 @@ class Allocator {
 
   // The address the next allocation in `set` should get; nullopt when exhausted.
   // Does not take it: the caller takes it only after its transaction commits.
-  std::optional<IpAddress> Next(int set);
+  // Released addresses younger than the cooldown (at `now`) are not handed out.
+  std::optional<IpAddress> Next(int set, int64_t now = 0);
+  // Oldest-first reuse already keeps a just-freed address back while any other is
+  // free; a cooldown also refuses it when nothing else is (ADD fails with 100).
+  void SetCooldown(int64_t seconds) { cooldown_ = seconds; }
   // Whether ip may be bound now (in range, not reserved, not taken).
   bool IsFree(const IpAddress& ip) const;
   bool IsTaken(const IpAddress& ip) const { return taken_.count(ip) || remote_.count(ip); }
@@ -63,6 +67,7 @@ class Allocator {
   std::map<IpAddress, int64_t> released_at_;
   std::vector<ReleaseQueue> released_;  // one per range set
   std::vector<Cursor> cursors_;         // one per range set
+  int64_t cooldown_ = 0;
 };
 
 }  // namespace vmip

@@ -36,6 +36,7 @@ struct Options {
   std::vector<std::string> etcd_endpoints;
   std::string peer_address;
   int64_t etcd_lease_ttl = 10;
+  int64_t reuse_cooldown = 0;
 };
 
 int Fail(const std::string& msg) {
@@ -117,6 +118,7 @@ int Serve(const Options& o) {
   auto store = vmip::LeaseStore::Open(o.db);
   if (!store.ok()) return Fail(store.error().msg);
   vmip::LeaseService service(store.value().get(), o.node, [] { return int64_t(time(nullptr)); });
+  service.SetReuseCooldown(o.reuse_cooldown);
   if (vmip::Error e = service.Load(); e.code) return Fail("cannot load leases: " + e.msg);
   std::unique_ptr<vmip::EtcdClusterStore> cluster;
   std::unique_ptr<vmip::PeerDirectory> peers;
@@ -197,6 +199,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--node-name", o.node, "this node's name (default: the hostname)");
   app.add_option("--log-level", o.log_level, "debug, info, warn or error")->capture_default_str();
+  app.add_option("--reuse-cooldown", o.reuse_cooldown,
+                 "seconds a released address is never handed out again, even when the pool "
+                 "has nothing else (oldest-released-first reuse applies anyway)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{86400 * 7}));
   app.add_option("--cluster", o.cluster, "cluster store: etcd (default: standalone, SQLite only)")
       ->check(CLI::IsMember({"etcd"}));
   app.add_option("--etcd-endpoints", o.etcd_endpoints, "etcd client URLs, comma separated")

@@ -68,6 +68,7 @@ Result<std::unique_ptr<LeaseService::Network>> LeaseService::BuildNetwork(
   auto net = std::make_unique<Network>();
   net->pool = std::make_unique<Pool>(std::move(pool.value()));
   net->allocator = std::make_unique<Allocator>(*net->pool);
+  net->allocator->SetCooldown(reuse_cooldown_);
   config.SerializeToString(&net->config);
   Allocator& alloc = *net->allocator;
   Error e = store_->ForEachAddress(name, [&](const std::string&, const std::string& ip) {
@@ -128,7 +129,7 @@ Result<std::vector<AddressRow>> LeaseService::PickAddresses(
     if (!IsNone(ip)) {
       if (net.allocator->IsTaken(ip)) return HolderError(net.pool->network(), ip.ToString());
     } else {
-      auto next = net.allocator->Next(static_cast<int>(s));
+      auto next = net.allocator->Next(static_cast<int>(s), clock_());
       if (!next)
         return MakeError(kPoolExhausted, "no free address in range set " + std::to_string(s) +
                                              " (" + net.pool->Describe() + ") of network " +
@@ -501,7 +502,7 @@ v1::StatusReply LeaseService::Status(const v1::StatusRequest& req) {
   store_->Idle();
   if (!net.ok()) return WithError<v1::StatusReply>(net.error());
   for (size_t s = 0; s < net.value()->pool->sets().size(); s++)
-    if (!net.value()->allocator->Next(static_cast<int>(s)))
+    if (!net.value()->allocator->Next(static_cast<int>(s), clock_()))
       return WithError<v1::StatusReply>(MakeError(
           kNotAvailable,
           "network " + req.network() + " has no free address in range set " + std::to_string(s)));

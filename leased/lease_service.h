@@ -55,6 +55,8 @@ class LeaseService {
   v1::CheckIntegrityReply CheckIntegrity(const std::string& spool_dir);
 
   const std::string& node() const { return node_; }
+  // Seconds a released address is held back even when nothing else is free.
+  void SetReuseCooldown(int64_t seconds) { reuse_cooldown_ = seconds; }
 
   // Cluster mode (cluster_binding.cc). The store outlives the service.
   void SetCluster(ClusterStore* cluster) { cluster_ = cluster; }
@@ -127,6 +129,7 @@ class LeaseService {
   PeerDirectory* peers_ = nullptr;
   std::vector<v1::HandoffNotice> notices_;  // to send, outside the lock
   bool resync_needed_ = true;
+  int64_t reuse_cooldown_ = 0;
 };
 
 }  // namespace vmip

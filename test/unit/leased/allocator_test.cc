@@ -107,3 +107,13 @@ TEST_CASE("multi-range sets continue into the next range") {
   }
   CHECK(got == std::vector<std::string>{"10.9.0.2", "10.9.1.2"});
 }
+
+TEST_CASE("a reuse cooldown holds released addresses back even when nothing else is free") {
+  Pool pool = MakePool("10.9.0.0/29");
+  Allocator a(pool);
+  a.SetCooldown(60);
+  for (int i = 0; i < 5; i++) a.Take(*a.Next(0, 0));
+  a.Release(Ip("10.9.0.4"), 1000);
+  CHECK_FALSE(a.Next(0, 1059));
+  CHECK(a.Next(0, 1060)->ToString() == "10.9.0.4");
+}
