@@ -14,10 +14,23 @@ Result<std::unique_ptr<LeaseStore>> LeaseStore::Open(const std::string& path) {
   auto db = SqliteDb::Open(path);
   if (!db.ok()) return db.error();
   std::unique_ptr<LeaseStore> store(new LeaseStore(std::move(db.value())));
+  if (Error e = store->QuickCheck(path); e.code) return e;
   auto version = Migrate(*store->db_);
   if (!version.ok()) return version.error();
   store->schema_version_ = version.value();
   return store;
+}
+
+// A damaged file must stop the daemon before it serves a single answer from it.
+Error LeaseStore::QuickCheck(const std::string& path) {
+  Statement& q = db_->Prepare("PRAGMA quick_check(5)");
+  std::string verdict;
+  while (q.Step()) verdict += (verdict.empty() ? "" : "; ") + q.Text(0);
+  if (q.failed()) verdict = sqlite3_errmsg(db_->raw());
+  q.Reset();
+  if (verdict == "ok") return Error{};
+  return MakeError(kInternal, "database " + path + " is damaged (" + verdict +
+                                  "); refusing to serve from it: restore a backup or move it aside");
 }
 
 Error LeaseStore::Done(Statement& q, const std::string& what) {

@@ -110,6 +110,7 @@ class LeaseStore {
 
  private:
   explicit LeaseStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  Error QuickCheck(const std::string& path);
   LeaseRow ReadLease(Statement& q);
   Error LoadAddresses(LeaseRow& lease);
   Error Done(Statement& q, const std::string& what);

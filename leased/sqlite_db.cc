@@ -41,6 +41,9 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
   Error e = db->Exec(
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
       "PRAGMA busy_timeout=5000;");
+  if (e.code)
+    e.msg = "cannot use database " + path + " (" + e.msg +
+            "); refusing to serve from it: restore a backup or move it aside";
   if (e.code) return e;
   return db;
 }
