@@ -1,9 +1,10 @@
-// The gRPC client for vmip-leased on its unix socket (service vmip.v1.Cni).
+// The client for vmip-leased on its unix socket (gRPC service vmip.v1.Cni, spoken
+// by grpc_wire.h without the gRPC library).
 //
-// Timing: the socket file is checked first (fast fail when the daemon never started),
-// then the channel gets at most kConnectTimeout to connect, so an unreachable daemon
-// is reported within 2 s including exec and config parsing (1.5 s leaves that margin);
-// the RPC itself is bounded by kCallTimeout from the start.
+// Timing: a missing socket or a refused connection fails at once; a daemon that
+// accepts but does not answer gets kConnectTimeout, so an unreachable daemon is
+// reported within 2 s including exec and config parsing; the call itself is
+// bounded by kCallTimeout from the start.
 // The daemon's own verdict travels inside the reply (reply.error); this class reports
 // only transport problems.
 #pragma once
@@ -13,14 +14,14 @@
 #include <string>
 
 #include "cni_error.h"
-#include "vmip.grpc.pb.h"
+#include "vmip.pb.h"
 
 namespace vmip::cni {
 
 enum class RpcStatus {
   kOk,           // a reply arrived (it may still carry reply.error)
-  kUnreachable,  // no socket, no connection, UNAVAILABLE or DEADLINE_EXCEEDED
-  kFailed,       // any other gRPC failure
+  kUnreachable,  // no socket, no connection, no answer in time
+  kFailed,       // the call ended without a reply
 };
 
 struct RpcOutcome {
@@ -30,7 +31,7 @@ struct RpcOutcome {
 
 class DaemonClient {
  public:
-  static constexpr std::chrono::milliseconds kConnectTimeout{1500};
+  static constexpr std::chrono::milliseconds kConnectTimeout{1000};
   static constexpr std::chrono::milliseconds kCallTimeout{10000};
 
   explicit DaemonClient(std::string socket_path);
@@ -42,18 +43,12 @@ class DaemonClient {
   RpcOutcome Status(const vmip::v1::StatusRequest& req, vmip::v1::StatusReply* reply);
 
  private:
-  // Checks the socket and connects the channel; kOk when a call may be made.
-  RpcOutcome Connect();
-  RpcOutcome FromStatus(const grpc::Status& s) const;
   RpcOutcome Unreachable(const std::string& why) const;
-
-  template <typename Req, typename Reply, typename Method>
-  RpcOutcome Call(Method method, const Req& req, Reply* reply);
+  RpcOutcome Call(const std::string& method, const google::protobuf::MessageLite& req,
+                  google::protobuf::MessageLite* reply);
 
   std::string socket_path_;
-  std::chrono::system_clock::time_point start_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<vmip::v1::Cni::Stub> stub_;
+  std::chrono::steady_clock::time_point start_;
 };
 
 }  // namespace vmip::cni

@@ -40,7 +40,9 @@ void Log(const std::string& line) {
 
 // The client is never destroyed: the process leaves with _exit, and tearing the
 // channel down first costs gRPC's shutdown, 2-4 ms per call (docs/performance.md).
-DaemonClient& Daemon(const std::string& socket) { return *new DaemonClient(socket); }
+DaemonClient& Daemon(const std::string& socket) {
+  return *new DaemonClient(socket);
+}
 
 Outcome RunAdd(const Invocation& in) {
   const std::string& v = in.config.cni_version;
