@@ -102,14 +102,21 @@ int Leases(const Global& g, const v1::LeaseFilter& filter) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  vmip::TextTable t({"NETWORK", "KIND", "OWNER", "IFNAME", "ADDRESSES", "STATE", "ATTACHED TO"});
+  // In a cluster view a VM's lease appears once per node that holds it: say whose row.
+  std::vector<std::string> header = {"NETWORK",   "KIND",  "OWNER",      "IFNAME",
+                                     "ADDRESSES", "STATE", "ATTACHED TO"};
+  if (g.cluster) header.insert(header.begin(), "NODE");
+  vmip::TextTable t(header);
   for (const auto& l : reply.leases()) {
     std::string ips, atts;
     for (const auto& ip : l.ips()) ips += (ips.empty() ? "" : ",") + ip;
     for (const auto& a : l.attachments())
       atts += (atts.empty() ? "" : ",") + a.container_id().substr(0, 12) + "@" + a.node();
-    t.Add({l.network(), l.owner_kind(), l.owner(), l.ifname(), ips, l.state(),
-           atts.empty() ? "-" : atts});
+    std::vector<std::string> row = {
+        l.network(), l.owner_kind(),           l.owner(), l.ifname(), ips,
+        l.state(),   atts.empty() ? "-" : atts};
+    if (g.cluster) row.insert(row.begin(), l.reported_by());
+    t.Add(row);
   }
   t.Print(std::cout);
   return 0;
