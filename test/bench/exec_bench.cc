@@ -41,6 +41,7 @@ constexpr int kMaxConcurrency = 256;
 
 struct Options {
   std::string plugin, config_path, mode = "add-del", id_prefix = "bench";
+  std::string vm_prefix;  // set: iteration i is VM <vm_prefix>-i (VMIP_VM), not a pod
   long iterations = 100;
   int concurrency = 1;
   std::vector<std::string> env;  // extra K=V, e.g. CNI_PATH for host-local
@@ -138,7 +139,8 @@ std::vector<std::string> CniEnv(const Options& o, const std::string& command,
       "CNI_CONTAINERID=" + id,
       "CNI_NETNS=/var/run/netns/" + id,
       "CNI_IFNAME=eth0",
-      "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-" + id,
+      "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-" + id +
+          (o.vm_prefix.empty() ? "" : ";VMIP_VM=" + o.vm_prefix + id.substr(id.rfind('-'))),
       "PATH=/usr/bin:/bin"};
   env.insert(env.end(), o.env.begin(), o.env.end());
   return env;
@@ -253,7 +255,7 @@ int Usage() {
   fprintf(stderr,
           "usage: exec_bench run --plugin BIN --config FILE [--mode add-del|del|version]\n"
           "                      [--iterations N] [--concurrency C] [--id-prefix P] "
-          "[--env K=V]...\n"
+          "[--vm-prefix V] [--env K=V]...\n"
           "       exec_bench wait-socket --socket PATH --since-ns T [--timeout-s S]\n");
   return 2;
 }
@@ -278,6 +280,8 @@ int main(int argc, char** argv) {
       o.mode = v;
     else if (k == "--id-prefix")
       o.id_prefix = v;
+    else if (k == "--vm-prefix")
+      o.vm_prefix = v;
     else if (k == "--env")
       o.env.push_back(v);
     else if (k == "--iterations")
