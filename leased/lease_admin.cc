@@ -65,6 +65,8 @@ v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
       reply.add_ips(a.ip);
     }
   }
+  // The pool may so far be known only in memory (a CHECK or STATUS named it).
+  if (!e.code) e = store_->SavePool(req.network(), net.config, now);
   if (!e.code) e = Commit();
   store_->Idle();
   if (e.code) {

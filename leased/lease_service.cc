@@ -153,6 +153,12 @@ Error LeaseService::CheckLeaseFits(Network& net, const LeaseRow& lease,
                        lease.owner_kind + " " + lease.owner + " is bound to " + a.ip +
                            ", which network " + lease.network +
                            " no longer contains; fix the pool config or release the lease");
+    if (net.pool->IsReserved(*ip))
+      return MakeError(
+          kBoundOutsidePool,
+          lease.owner_kind + " " + lease.owner + " is bound to " + a.ip + ", which network " +
+              lease.network +
+              " now reserves (gateway or exclude); fix the pool config or release the lease");
     const IpAddress& want = requested[a.range_set];
     if (!IsNone(want) && want != *ip)
       return MakeError(kLeaseMismatch, lease.owner_kind + " " + lease.owner + " is bound to " +

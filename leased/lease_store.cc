@@ -29,8 +29,9 @@ Error LeaseStore::QuickCheck(const std::string& path) {
   if (q.failed()) verdict = sqlite3_errmsg(db_->raw());
   q.Reset();
   if (verdict == "ok") return Error{};
-  return MakeError(kInternal, "database " + path + " is damaged (" + verdict +
-                                  "); refusing to serve from it: restore a backup or move it aside");
+  return MakeError(kInternal,
+                   "database " + path + " is damaged (" + verdict +
+                       "); refusing to serve from it: restore a backup or move it aside");
 }
 
 Error LeaseStore::Done(Statement& q, const std::string& what) {

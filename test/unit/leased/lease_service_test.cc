@@ -383,3 +383,30 @@ TEST_CASE("live migration on one node: two attachments, either DEL leaves the ot
   CHECK(leases.leases(0).attachments(0).container_id() == "dst");
   CHECK(leases.leases(0).state() == "attached");
 }
+
+TEST_CASE("a pool change that makes a bound address the gateway refuses it (103)") {
+  Fixture f;
+  CHECK(Ip(f.svc->Add(Add("c1", "virt-launcher-vm1-abcde", Pool1("10.9.0.0/29")))) ==
+        "10.9.0.2/29");
+  v1::PoolConfig moved;
+  auto* r = moved.add_range_sets()->add_ranges();
+  r->set_subnet("10.9.0.0/29");
+  r->set_gateway("10.9.0.2");
+  CHECK(f.svc->Add(Add("c1", "virt-launcher-vm1-abcde", moved)).error().code() == 103);
+  CHECK(f.svc->Add(Add("c2", "virt-launcher-vm1-fghij", moved)).error().code() == 103);
+}
+
+TEST_CASE("reserve saves a pool that only a CHECK had named, so it survives a restart") {
+  Fixture f;
+  v1::CheckRequest chk;
+  *chk.mutable_caller() = Add("c9", "web-9").caller();
+  *chk.mutable_pool() = Pool1();
+  f.svc->Check(chk);  // the pool is now known in memory only
+  v1::ReserveRequest res;
+  res.set_network("net1");
+  res.set_name("vip1");
+  REQUIRE(f.svc->Reserve(res).error().code() == 0);
+  f.Open();
+  CHECK(f.svc->CheckIntegrity(f.dir + "/spool").problems_size() == 0);
+  CHECK(f.svc->ListPools().pools_size() == 1);
+}
