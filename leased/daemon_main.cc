@@ -23,6 +23,7 @@
 #include "lease_store.h"
 #include "peer_service.h"
 #include "spool_replay.h"
+#include "tls_files.h"
 
 namespace {
 
@@ -37,6 +38,7 @@ struct Options {
   std::string peer_address;
   int64_t etcd_lease_ttl = 10;
   int64_t reuse_cooldown = 0;
+  vmip::TlsFiles tls;
 };
 
 int Fail(const std::string& msg) {
@@ -122,15 +124,20 @@ int Serve(const Options& o) {
   if (vmip::Error e = service.Load(); e.code) return Fail("cannot load leases: " + e.msg);
   std::unique_ptr<vmip::EtcdClusterStore> cluster;
   std::unique_ptr<vmip::PeerDirectory> peers;
+  std::shared_ptr<grpc::ServerCredentials> peer_credentials;
   if (o.cluster == "etcd") {
+    auto tls = vmip::LoadTls(o.tls);
+    if (!tls.ok()) return Fail(tls.error().msg);
     vmip::EtcdOptions eo;
+    eo.tls = tls.value();
     eo.endpoints = o.etcd_endpoints;
     eo.lease_ttl_seconds = o.etcd_lease_ttl;
     auto started = vmip::EtcdClusterStore::Start(eo, o.node, o.peer_address);
     if (!started.ok()) return Fail("cluster mode: " + started.error().msg);
     cluster = std::move(started.value());
     service.SetCluster(cluster.get());
-    peers = std::make_unique<vmip::PeerDirectory>(cluster.get(), o.node);
+    peers = std::make_unique<vmip::PeerDirectory>(cluster.get(), o.node, tls.value());
+    peer_credentials = vmip::ServerCredentials(tls.value());
     service.SetPeers(peers.get());
   }
   uint64_t replayed = vmip::ReplaySpool(o.spool_dir, service);
@@ -152,7 +159,7 @@ int Serve(const Options& o) {
   std::unique_ptr<grpc::Server> peer_server;
   if (cluster && !o.peer_address.empty()) {
     grpc::ServerBuilder pb;
-    pb.AddListeningPort(o.peer_address, grpc::InsecureServerCredentials());
+    pb.AddListeningPort(o.peer_address, peer_credentials);
     pb.RegisterService(&peer);
     peer_server = pb.BuildAndStart();
     if (!peer_server) return Fail("cannot listen on --peer-address " + o.peer_address);
@@ -213,6 +220,9 @@ int main(int argc, char** argv) {
                  "seconds before a silent node counts as gone")
       ->capture_default_str()
       ->check(CLI::Range(2, 300));
+  app.add_option("--tls-ca", o.tls.ca, "CA certificate (PEM) for etcd and peer links (mutual TLS)");
+  app.add_option("--tls-cert", o.tls.cert, "this node's certificate (PEM), for etcd and peers");
+  app.add_option("--tls-key", o.tls.key, "this node's private key (PEM)");
   CLI11_PARSE(app, argc, argv);
   if (!o.cluster.empty() && o.etcd_endpoints.empty())
     return Fail("--cluster etcd needs --etcd-endpoints");

@@ -5,12 +5,14 @@
 namespace vmip {
 namespace {
 
-// "http://127.0.0.1:2379" -> "127.0.0.1:2379" for gRPC.
-Result<std::string> Target(std::string e) {
-  if (e.rfind("http://", 0) == 0)
-    e = e.substr(7);
-  else if (e.find("://") != std::string::npos)
-    return MakeError(kInvalidConfig, "etcd endpoint " + e + ": only http:// is supported");
+// "http://127.0.0.1:2379" -> "127.0.0.1:2379" for gRPC; https:// goes with --tls-*.
+Result<std::string> Target(std::string e, bool tls) {
+  std::string scheme = e.substr(0, e.find("://") == std::string::npos ? 0 : e.find("://") + 3);
+  if (scheme != (tls ? "https://" : "http://"))
+    return MakeError(kInvalidConfig,
+                     "etcd endpoint \"" + e + "\": expected " +
+                         (tls ? "https:// (TLS is on)" : "http:// (or https:// with --tls-*)"));
+  e = e.substr(scheme.size());
   if (e.empty() || e.find('/') != std::string::npos)
     return MakeError(kInvalidConfig, "bad etcd endpoint \"" + e + "\"");
   return e;
@@ -47,11 +49,10 @@ Result<std::unique_ptr<EtcdClient>> EtcdClient::Connect(const EtcdOptions& optio
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   for (const std::string& e : options.endpoints) {
-    auto target = Target(e);
+    auto target = Target(e, options.tls.enabled);
     if (!target.ok()) return target.error();
     Endpoint ep;
-    ep.channel =
-        grpc::CreateCustomChannel(target.value(), grpc::InsecureChannelCredentials(), args);
+    ep.channel = grpc::CreateCustomChannel(target.value(), ClientCredentials(options.tls), args);
     ep.kv = etcdserverpb::KV::NewStub(ep.channel);
     ep.lease = etcdserverpb::Lease::NewStub(ep.channel);
     c->endpoints_.push_back(std::move(ep));

@@ -15,6 +15,7 @@
 
 #include "error.h"
 #include "etcd_v3.grpc.pb.h"
+#include "tls_files.h"
 
 namespace vmip {
 
@@ -23,6 +24,7 @@ struct EtcdOptions {
   int64_t lease_ttl_seconds = 10;
   int call_timeout_ms = 1500;    // an ADD that cannot reach etcd fails with 11 inside 2 s
   int attempt_timeout_ms = 600;  // then the next endpoint is tried
+  TlsMaterial tls;               // https:// endpoints need it
 };
 
 class EtcdClient {

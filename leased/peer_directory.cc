@@ -15,8 +15,7 @@ std::unique_ptr<grpc::ClientContext> PeerContext() {
 v1::Peer::Stub* PeerDirectory::StubFor(const std::string& address) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& stub = stubs_[address];
-  if (!stub)
-    stub = v1::Peer::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  if (!stub) stub = v1::Peer::NewStub(grpc::CreateChannel(address, ClientCredentials(tls_)));
   return stub.get();
 }
 

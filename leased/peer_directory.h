@@ -8,14 +8,15 @@
 #include <string>
 
 #include "cluster_store.h"
+#include "tls_files.h"
 #include "vmip.grpc.pb.h"
 
 namespace vmip {
 
 class PeerDirectory {
  public:
-  PeerDirectory(ClusterStore* cluster, std::string self)
-      : cluster_(cluster), self_(std::move(self)) {}
+  PeerDirectory(ClusterStore* cluster, std::string self, TlsMaterial tls)
+      : cluster_(cluster), self_(std::move(self)), tls_(std::move(tls)) {}
 
   // Every live node but this one, with a stub for its peer address.
   Result<std::map<std::string, v1::Peer::Stub*>> Peers();
@@ -27,6 +28,7 @@ class PeerDirectory {
 
   ClusterStore* cluster_;
   std::string self_;
+  TlsMaterial tls_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<v1::Peer::Stub>> stubs_;  // by address
 };
