@@ -102,6 +102,19 @@ row 102 10.99.0.7 "args.cni.ips outside the pool" "$(mod '.args.cni.ips = ["10.9
 row 102 fd00:250::5 "requested IPv6 address in an IPv4-only pool" "$GOOD" "CNI_ARGS=IgnoreUnknown=1;IP=fd00:250::5"
 row 101 "$HELD" "requested address held by another owner" "$GOOD" "CNI_ARGS=IgnoreUnknown=1;IP=$HELD"
 
+row 102 gateway "requested address is the gateway" "$GOOD" "CNI_ARGS=IgnoreUnknown=1;IP=10.250.20.1"
+row 7 "not an IP" "requested address is not an address" "$GOOD" "CNI_ARGS=IgnoreUnknown=1;IP=10.250.20.x"
+row 7 "more than one" "two requested addresses for one range set" "$GOOD" "CNI_ARGS=IgnoreUnknown=1;IP=10.250.20.7,10.250.20.8"
+
+echo "## identity and reservations"
+row 7 "VM name" "VMIP_VM is not a Kubernetes name" "$GOOD" "CNI_ARGS=IgnoreUnknown=1;VMIP_VM=Bad_VM"
+row 7 namespace "args.cni.vm with a bad namespace" "$(mod '.args.cni.vm = "NS!/vm1"')"
+row 104 ghost "unknown reservation" "$GOOD" "CNI_ARGS=IgnoreUnknown=1;VMIP_VM=v9;VMIP_RESERVATION=ghost"
+
+echo "## commands the version does not have"
+row 1 GC "GC with cniVersion 1.0.0" "$(mod '.cniVersion = "1.0.0" | .["cni.dev/valid-attachments"] = []')" CNI_COMMAND=GC
+row 1 STATUS "STATUS with cniVersion 0.4.0" "$(mod '.cniVersion = "0.4.0"')" CNI_COMMAND=STATUS
+
 echo "## CNI_ARGS stays lenient (ARG-5)"
 for a in "IgnoreUnknown=1;K8S_POD_NAME=a=b" "IgnoreUnknown=1;;;" "IgnoreUnknown=true;K8S_POD_NAMESPACE=;K8S_POD_NAME=x;"; do
   run_plugin ADD "$GOOD" CNI_CONTAINERID=lenient "CNI_NETNS=$NS" CNI_IFNAME=eth0 "CNI_ARGS=$a"
