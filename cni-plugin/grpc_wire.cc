@@ -97,7 +97,11 @@ class Connection {
     // A daemon that stopped accepting fills its backlog; connect must not wait forever.
     timeval tv{1, 0};
     setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return strerror(errno);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      if (errno == EACCES)
+        return "permission denied (the plugin runs as root, as container runtimes do)";
+      return strerror(errno);
+    }
     return "";
   }
   bool Send(const std::string& bytes) {

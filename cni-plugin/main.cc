@@ -74,7 +74,11 @@ Outcome RunDel(const Invocation& in) {
   vmip::v1::DelReply reply;
   RpcOutcome rpc = Daemon(in.config.socket).Del(req, &reply);
   if (rpc.status != RpcStatus::kOk) return SpoolDelete(in, req, rpc.error);
-  if (auto err = ReplyError(reply.error()); !err.ok()) return Fail(in.config.cni_version, err);
+  auto err = ReplyError(reply.error());
+  // The daemon could not commit (disk full, database busy): DEL must not block pod
+  // deletion, so it is spooled like an unreachable daemon's, and replayed later.
+  if (err.code == kErrTryAgainLater) return SpoolDelete(in, req, err);
+  if (!err.ok()) return Fail(in.config.cni_version, err);
   return {};
 }
 

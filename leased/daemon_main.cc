@@ -83,21 +83,22 @@ bool LockDatabase(const std::string& db) {
   return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;  // fd stays open for our lifetime
 }
 
-// Cluster mode: applies queued etcd changes once a second until stopped.
-class OutboxFlusher {
+// Once a second until stopped: replays DELs the plugin spooled while the daemon
+// was busy or could not commit, and (cluster mode) applies queued etcd changes.
+class BackgroundWork {
  public:
-  explicit OutboxFlusher(vmip::LeaseService* service) {
-    if (!service) return;
-    thread_ = std::thread([this, service] {
+  BackgroundWork(vmip::LeaseService* service, std::string spool_dir, bool cluster) {
+    thread_ = std::thread([this, service, spool_dir, cluster] {
       std::unique_lock<std::mutex> lock(mu_);
-      do {
+      while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
         lock.unlock();
-        service->FlushOutbox();
+        vmip::ReplaySpool(spool_dir, *service, /*quiet=*/true);
+        if (cluster) service->FlushOutbox();
         lock.lock();
-      } while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; }));
+      }
     });
   }
-  ~OutboxFlusher() {
+  ~BackgroundWork() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
@@ -141,7 +142,7 @@ int Serve(const Options& o) {
     service.SetPeers(peers.get());
   }
   uint64_t replayed = vmip::ReplaySpool(o.spool_dir, service);
-  OutboxFlusher flusher(cluster ? &service : nullptr);
+  BackgroundWork background(&service, o.spool_dir, cluster != nullptr);
 
   if (SocketIsLive(o.socket)) return Fail("another daemon is serving " + o.socket);
   unlink(o.socket.c_str());
@@ -151,9 +152,7 @@ int Serve(const Options& o) {
   builder.AddListeningPort("unix:" + o.socket, grpc::InsecureServerCredentials());
   builder.RegisterService(&cni);
   builder.RegisterService(&admin);
-  mode_t old_mask = umask(077);  // the socket is created 0600
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  umask(old_mask);
   if (!server) return Fail("cannot listen on " + o.socket);
   vmip::PeerService peer(&service);
   std::unique_ptr<grpc::Server> peer_server;
@@ -193,6 +192,8 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
+  // Everything the daemon creates (database, socket, spool) is for root alone.
+  umask(077);
   Options o;
   o.node = Hostname();
   CLI::App app{

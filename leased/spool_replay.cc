@@ -36,7 +36,7 @@ void SyncDir(const std::string& dir) {
 
 }  // namespace
 
-uint64_t ReplaySpool(const std::string& spool_dir, LeaseService& service) {
+uint64_t ReplaySpool(const std::string& spool_dir, LeaseService& service, bool quiet) {
   uint64_t applied = 0;
   for (const std::string& name : SpoolFiles(spool_dir)) {
     std::string path = spool_dir + "/" + name;
@@ -60,7 +60,8 @@ uint64_t ReplaySpool(const std::string& spool_dir, LeaseService& service) {
     applied++;
   }
   if (applied) SyncDir(spool_dir);
-  Log(LogLevel::kInfo, "op=spool dir=" + spool_dir + " replayed=" + std::to_string(applied));
+  if (applied || !quiet)
+    Log(LogLevel::kInfo, "op=spool dir=" + spool_dir + " replayed=" + std::to_string(applied));
   return applied;
 }
 

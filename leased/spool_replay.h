@@ -11,6 +11,7 @@ namespace vmip {
 // Applies every spool_dir/*.pb DelRequest, then removes the file. A record that
 // cannot be parsed is renamed to *.bad so it is kept for an operator, not retried.
 // Returns the number of records applied.
-uint64_t ReplaySpool(const std::string& spool_dir, LeaseService& service);
+// quiet: log only when something was replayed (the periodic rescan).
+uint64_t ReplaySpool(const std::string& spool_dir, LeaseService& service, bool quiet = false);
 
 }  // namespace vmip
