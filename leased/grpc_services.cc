@@ -1,16 +1,15 @@
 #include "grpc_services.h"
 
 #include "peer_service.h"
+#include "reply_error.h"
 
 namespace vmip {
 namespace {
 
 template <typename Reply>
 Reply NotClustered() {
-  Reply r;
-  r.mutable_error()->set_code(kInvalidConfig);
-  r.mutable_error()->set_msg("--cluster needs a daemon running with --cluster etcd");
-  return r;
+  return WithError<Reply>(
+      MakeError(kInvalidConfig, "--cluster needs a daemon running with --cluster etcd"));
 }
 
 }  // namespace

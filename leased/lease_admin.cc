@@ -1,17 +1,10 @@
 // Operator actions from vmipctl: reserve and unreserve addresses, release a VM.
 #include "decision_log.h"
 #include "lease_service.h"
+#include "reply_error.h"
 
 namespace vmip {
 namespace {
-
-template <typename Reply>
-Reply WithError(const Error& e) {
-  Reply r;
-  r.mutable_error()->set_code(e.code);
-  r.mutable_error()->set_msg(e.msg);
-  return r;
-}
 
 constexpr unsigned kLeaseAttached = 108;
 constexpr uint32_t kMaxReserve = 4096;

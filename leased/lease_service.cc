@@ -4,19 +4,11 @@
 
 #include "decision_log.h"
 #include "owner.h"
+#include "reply_error.h"
 #include "request_validation.h"
 
 namespace vmip {
 namespace {
-
-template <typename Reply>
-Reply WithError(const Error& e) {
-  Reply r;
-  r.mutable_error()->set_code(e.code);
-  r.mutable_error()->set_msg(e.msg);
-  r.mutable_error()->set_details(e.details);
-  return r;
-}
 
 // Requested addresses, one per range set at most, in range-set order.
 Result<std::vector<IpAddress>> ParseRequested(

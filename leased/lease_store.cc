@@ -66,6 +66,16 @@ Result<std::vector<std::pair<std::string, std::string>>> LeaseStore::LoadPools()
   return out;
 }
 
+// Rows of "SELECT network, container_id, ifname, netns, node, lease_id, attached_at".
+Result<std::vector<AttachmentRow>> LeaseStore::ReadAttachments(Statement& q) {
+  std::vector<AttachmentRow> out;
+  while (q.Step())
+    out.push_back(
+        AttachmentRow{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Int(5), q.Int(6)});
+  if (q.failed()) return db_->LastError("cannot read attachments");
+  return out;
+}
+
 LeaseRow LeaseStore::ReadLease(Statement& q) {
   LeaseRow l;
   l.id = q.Int(0);
@@ -203,12 +213,7 @@ Result<std::vector<AttachmentRow>> LeaseStore::AttachmentsOf(int64_t lease_id) {
       "SELECT network, container_id, ifname, netns, node, lease_id, attached_at "
       "FROM attachments WHERE lease_id = ?1");
   q.Bind(1, lease_id);
-  std::vector<AttachmentRow> out;
-  while (q.Step())
-    out.push_back(
-        AttachmentRow{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Int(5), q.Int(6)});
-  if (q.failed()) return db_->LastError("cannot read attachments");
-  return out;
+  return ReadAttachments(q);
 }
 
 Error LeaseStore::ClearReservation(const std::string& network, const std::string& reservation) {
@@ -334,12 +339,7 @@ Result<std::vector<AttachmentRow>> LeaseStore::ListAttachments(const std::string
       "SELECT network, container_id, ifname, netns, node, lease_id, attached_at "
       "FROM attachments WHERE ?1 = '' OR network = ?1 ORDER BY attached_at");
   q.Bind(1, network);
-  std::vector<AttachmentRow> out;
-  while (q.Step())
-    out.push_back(
-        AttachmentRow{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Int(5), q.Int(6)});
-  if (q.failed()) return db_->LastError("cannot list attachments");
-  return out;
+  return ReadAttachments(q);
 }
 
 Result<int64_t> LeaseStore::Count(const std::string& table) {

@@ -112,6 +112,7 @@ class LeaseStore {
   explicit LeaseStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
   Error QuickCheck(const std::string& path);
   LeaseRow ReadLease(Statement& q);
+  Result<std::vector<AttachmentRow>> ReadAttachments(Statement& q);
   Error LoadAddresses(LeaseRow& lease);
   Error Done(Statement& q, const std::string& what);
 

@@ -3,17 +3,10 @@
 #include <map>
 
 #include "lease_service.h"
+#include "reply_error.h"
 
 namespace vmip {
 namespace {
-
-template <typename Reply>
-Reply WithError(const Error& e) {
-  Reply r;
-  r.mutable_error()->set_code(e.code);
-  r.mutable_error()->set_msg(e.msg);
-  return r;
-}
 
 // Filters compare the database's text form: "FD00::0002" matches "fd00::2".
 std::string Canonical(const std::string& ip) {
