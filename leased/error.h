@@ -24,6 +24,7 @@ enum ErrorCode : unsigned {
   kUnknownReservation = 104,
   kNoLease = 105,
   kLeaseMismatch = 106,
+  kLeaseAttached = 108,  // vmipctl release of a VM that is still attached
   kInternal = 999,
 };
 

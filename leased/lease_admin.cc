@@ -6,7 +6,6 @@
 namespace vmip {
 namespace {
 
-constexpr unsigned kLeaseAttached = 108;
 constexpr uint32_t kMaxReserve = 4096;
 
 }  // namespace
