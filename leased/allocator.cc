@@ -25,6 +25,15 @@ void Allocator::MarkRemote(const IpAddress& ip) {
   if (!taken_.count(ip)) remote_.insert(ip);
 }
 
+void Allocator::ReplaceRemote(const std::set<IpAddress>& held, int64_t now) {
+  std::set<IpAddress> old;
+  old.swap(remote_);
+  for (const auto& ip : held)
+    if (!taken_.count(ip)) remote_.insert(ip);
+  for (const auto& ip : old)
+    if (!remote_.count(ip)) MarkReleased(ip, now);
+}
+
 void Allocator::MoveToNextRange(int set) {
   Cursor& c = cursors_[set];
   const auto& ranges = pool_->sets()[set].ranges;

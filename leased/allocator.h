@@ -40,6 +40,9 @@ class Allocator {
   // Cluster mode: an address another node bound. Skipped like a taken one, but
   // not part of this node's table.
   void MarkRemote(const IpAddress& ip);
+  // Replaces the addresses other nodes hold with a fresh list from the cluster; the
+  // ones they gave up become reusable, queued as released at `now` (reused last).
+  void ReplaceRemote(const std::set<IpAddress>& held, int64_t now);
 
   void Take(const IpAddress& ip);
   void Release(const IpAddress& ip, int64_t released_at);

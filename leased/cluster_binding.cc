@@ -1,5 +1,7 @@
 // Cluster mode: the ADD path asks the cluster store (etcd) who owns what before
 // anything is committed locally, and DEL-side changes reach etcd through an outbox.
+#include <set>
+
 #include "decision_log.h"
 #include "lease_service.h"
 
@@ -170,6 +172,27 @@ Error LeaseService::ResyncAttachments() {
         e.code)
       return e;
   return Error{};
+}
+
+void LeaseService::RefreshRemote() {
+  if (!cluster_) return;
+  std::vector<std::string> names;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [name, net] : networks_) names.push_back(name);
+  }
+  for (const std::string& name : names) {
+    auto bound = cluster_->BoundAddresses(name);  // outside the lock: a quorum read
+    if (!bound.ok()) return;
+    std::set<IpAddress> held;
+    for (const std::string& text : bound.value())
+      if (auto ip = ParseIp(text)) held.insert(*ip);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = networks_.find(name);
+    if (it == networks_.end()) continue;
+    it->second->allocator->ReplaceRemote(held, clock_());
+    it->second->cluster_synced = true;
+  }
 }
 
 void LeaseService::RecordHandoff(const v1::HandoffNotice& n) {

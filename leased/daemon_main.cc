@@ -84,16 +84,19 @@ bool LockDatabase(const std::string& db) {
 }
 
 // Once a second until stopped: replays DELs the plugin spooled while the daemon
-// was busy or could not commit, and (cluster mode) applies queued etcd changes.
+// was busy or could not commit, and (cluster mode) applies queued etcd changes;
+// every 30 s (cluster mode) relearns which addresses other nodes hold.
 class BackgroundWork {
  public:
   BackgroundWork(vmip::LeaseService* service, std::string spool_dir, bool cluster) {
     thread_ = std::thread([this, service, spool_dir, cluster] {
       std::unique_lock<std::mutex> lock(mu_);
-      while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
+      for (int tick = 1; !cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
+           tick++) {
         lock.unlock();
         vmip::ReplaySpool(spool_dir, *service, /*quiet=*/true);
         if (cluster) service->FlushOutbox();
+        if (cluster && tick % 30 == 0) service->RefreshRemote();
         lock.lock();
       }
     });

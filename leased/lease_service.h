@@ -64,6 +64,8 @@ class LeaseService {
   // start or a lost liveness lease, re-registers this node's attachments.
   // Called from a background thread; takes the lock only around database work.
   void FlushOutbox();
+  // Reloads which addresses other nodes hold, so ones they freed are reused here.
+  void RefreshRemote();
   // Hand-off notices go to the node a binding was adopted from.
   void SetPeers(PeerDirectory* peers) { peers_ = peers; }
   // A peer adopted a binding this node made (peer_service.cc).

@@ -117,3 +117,19 @@ TEST_CASE("a reuse cooldown holds released addresses back even when nothing else
   CHECK_FALSE(a.Next(0, 1059));
   CHECK(a.Next(0, 1060)->ToString() == "10.9.0.4");
 }
+
+TEST_CASE("addresses other nodes hold are skipped; ones they free become reusable, last") {
+  Pool pool = MakePool("10.9.0.0/29");  // .2-.6
+  Allocator a(pool);
+  a.MarkRemote(Ip("10.9.0.2"));
+  a.MarkRemote(Ip("10.9.0.3"));
+  CHECK(a.Next(0)->ToString() == "10.9.0.4");
+  a.Take(Ip("10.9.0.4"));
+  a.Take(Ip("10.9.0.5"));
+  a.Take(Ip("10.9.0.6"));
+  CHECK_FALSE(a.Next(0));
+  a.ReplaceRemote({Ip("10.9.0.3")}, 500);  // the other node freed .2
+  CHECK(a.Next(0)->ToString() == "10.9.0.2");
+  CHECK(a.IsTaken(Ip("10.9.0.3")));
+  CHECK(a.TakenCount() == 3);  // remote addresses are not this node's
+}
