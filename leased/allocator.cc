@@ -71,10 +71,6 @@ std::optional<IpAddress> Allocator::Next(int set, int64_t now) {
   return std::nullopt;
 }
 
-bool Allocator::IsFree(const IpAddress& ip) const {
-  return pool_->SetContaining(ip) >= 0 && !pool_->IsReserved(ip) && !IsTaken(ip);
-}
-
 void Allocator::Take(const IpAddress& ip) {
   taken_.insert(ip);
   remote_.erase(ip);

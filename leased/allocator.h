@@ -33,8 +33,6 @@ class Allocator {
   // Oldest-first reuse already keeps a just-freed address back while any other is
   // free; a cooldown also refuses it when nothing else is (ADD fails with 100).
   void SetCooldown(int64_t seconds) { cooldown_ = seconds; }
-  // Whether ip may be bound now (in range, not reserved, not taken).
-  bool IsFree(const IpAddress& ip) const;
   bool IsTaken(const IpAddress& ip) const { return taken_.count(ip) || remote_.count(ip); }
 
   // Cluster mode: an address another node bound. Skipped like a taken one, but

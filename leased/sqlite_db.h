@@ -47,7 +47,6 @@ class SqliteDb {
   Statement& Prepare(const std::string& sql);
   Error LastError(const std::string& what) const;
   int64_t LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
-  int Changes() const { return sqlite3_changes(db_); }
   // Ends every cached statement's read, so no snapshot stays open between requests.
   void ResetAll();
   sqlite3* raw() { return db_; }
