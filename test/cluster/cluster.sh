@@ -119,12 +119,12 @@ cni ADD n1 re3 virt-launcher-vm3-ccccc; expect_rc "vm3 ADD on n1" 0
 expect_eq "vm3 keeps its address on n1" "$VM3" "$(ip_of)"
 start_node 3
 
-echo "# ADD storm from all nodes, n3 partitioned midway: zero duplicate addresses"
+echo "# ADD storm for distinct VMs from all nodes, n3 partitioned midway: zero duplicate addresses"
 storm() { # NODE COUNT
   local n=$1 c
   for ((c = 0; c < $2; c++)); do
     env -i CNI_COMMAND=ADD CNI_CONTAINERID="s$n-$c" CNI_NETNS=/x CNI_IFNAME=eth0 \
-      CNI_ARGS="K8S_POD_NAMESPACE=storm;K8S_POD_NAME=p$n-$c" "$VMIP" <<<"$(conf "$n")" >"$T/storm-$n-$c.json" 2>/dev/null || true
+      CNI_ARGS="K8S_POD_NAMESPACE=storm;K8S_POD_NAME=virt-launcher-s$n-$c-abcde" "$VMIP" <<<"$(conf "$n")" >"$T/storm-$n-$c.json" 2>/dev/null || true
   done
 }
 storm n1 30 & S1=$!
@@ -138,6 +138,7 @@ wait_etcd
 acked=$(cat "$T"/storm-*.json | jq -r 'select(.ips) | .ips[0].address' | sort)
 dups=$(uniq -d <<<"$acked" | paste -sd, -)
 expect_eq "no address acknowledged twice" "" "$dups"
+expect_eq "the storm's owners are VMs" vm "$(sqlite3 "$T/n1.db" "select distinct owner_kind from leases where owner like 'storm/%'")"
 n_acked=$(grep -c . <<<"$acked" || true)
 ((n_acked >= 50)) && pass "n1 and n2 kept serving ($n_acked ADDs acknowledged)" || fail "only $n_acked ADDs acknowledged"
 failed_codes=$(cat "$T"/storm-*.json | jq -r 'select(.code) | .code' | sort -u | paste -sd, -)
