@@ -92,7 +92,7 @@ Result<LeaseRow> LeaseService::Adopt(Network& net, const v1::Caller& c, const Ow
 Result<LeaseRow> LeaseService::ClusteredLease(Network& net, const v1::Caller& c, const Owner& owner,
                                               int64_t now, const std::vector<IpAddress>& requested,
                                               std::optional<LeaseRow> lease,
-                                              std::vector<AddressRow>* fresh) {
+                                              std::vector<AddressRow>* fresh, bool* claimed) {
   if (!c.reservation().empty())
     return MakeError(kInvalidConfig, "reservations are not supported in cluster mode yet");
   if (Error e = SyncFromCluster(net); e.code) return e;
@@ -133,6 +133,7 @@ Result<LeaseRow> LeaseService::ClusteredLease(Network& net, const v1::Caller& c,
     if (!claim.ok()) return claim.error();
     if (claim.value().claimed) {
       *fresh = picked.value();
+      *claimed = true;
       return NewLease(net, c, owner, now, *fresh);
     }
     if (claim.value().existing) return Adopt(net, c, owner, now, *claim.value().existing, fresh);

@@ -226,7 +226,8 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
     return ReplyFor(net, *lease);
   }
   std::vector<AddressRow> fresh;
-  auto lease = LeaseForAdd(net, c, owner.value(), now, requested.value(), &fresh);
+  bool claimed = false;
+  auto lease = LeaseForAdd(net, c, owner.value(), now, requested.value(), &fresh, &claimed);
   if (!lease.ok()) {
     store_->Rollback();
     return lease.error();
@@ -247,7 +248,7 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
   if (!e.code) e = Commit();
   if (e.code) {
     store_->Rollback();
-    if (cluster_ && !fresh.empty()) UnclaimAfterFailure(lease.value());
+    if (claimed) UnclaimAfterFailure(lease.value());
     return e;
   }
   for (const AddressRow& a : fresh) net.allocator->Take(*ParseIp(a.ip));
@@ -267,13 +268,14 @@ Result<LeaseRow> LeaseService::NewLease(Network& net, const v1::Caller& c, const
 // binding. `fresh` receives the addresses the free sets take after the commit.
 Result<LeaseRow> LeaseService::LeaseForAdd(Network& net, const v1::Caller& c, const Owner& owner,
                                            int64_t now, const std::vector<IpAddress>& requested,
-                                           std::vector<AddressRow>* fresh) {
+                                           std::vector<AddressRow>* fresh, bool* claimed) {
   auto lease = store_->FindLease(c.network(), owner.KindName(), owner.name, c.ifname());
-  if (cluster_) return ClusteredLease(net, c, owner, now, requested, std::move(lease), fresh);
+  if (cluster_)
+    return ClusteredLease(net, c, owner, now, requested, std::move(lease), fresh, claimed);
   if (!lease && !c.reservation().empty()) {
-    auto claimed = ClaimReservation(c, owner);
-    if (!claimed.ok()) return claimed.error();
-    lease = claimed.value();
+    auto reserved = ClaimReservation(c, owner);
+    if (!reserved.ok()) return reserved.error();
+    lease = reserved.value();
   }
   if (lease) {
     if (Error e = CheckLeaseFits(net, *lease, requested); e.code) return e;

@@ -96,14 +96,17 @@ class LeaseService {
   Error Detach(const AttachmentRow& att, std::vector<Released>* released);
   // Deletes the attachment row and, in cluster mode, queues its removal from etcd.
   Error DropAttachment(const AttachmentRow& att);
+  // claimed: set when this ADD created the owner's cluster binding (and so must give
+  // it back if the local commit fails); an adopted binding belongs to another node.
   Result<LeaseRow> LeaseForAdd(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
                                const std::vector<IpAddress>& requested,
-                               std::vector<AddressRow>* fresh);
+                               std::vector<AddressRow>* fresh, bool* claimed);
   Result<LeaseRow> NewLease(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
                             const std::vector<AddressRow>& addrs);
   Result<LeaseRow> ClusteredLease(Network& net, const v1::Caller& c, const Owner& owner,
                                   int64_t now, const std::vector<IpAddress>& requested,
-                                  std::optional<LeaseRow> lease, std::vector<AddressRow>* fresh);
+                                  std::optional<LeaseRow> lease, std::vector<AddressRow>* fresh,
+                                  bool* claimed);
   Result<LeaseRow> Adopt(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
                          const ClusterBinding& binding, std::vector<AddressRow>* fresh);
   Error SyncFromCluster(Network& net);
