@@ -58,7 +58,7 @@ v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
     }
   }
   // The pool may so far be known only in memory (a CHECK or STATUS named it).
-  if (!e.code) e = store_->SavePool(req.network(), net.config, now);
+  if (!e.code && !net.saved) e = store_->SavePool(req.network(), net.config, now);
   if (!e.code) e = Commit();
   store_->Idle();
   if (e.code) {
@@ -66,6 +66,7 @@ v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
     RebuildNetwork(req.network());
     return WithError<v1::ReserveReply>(e);
   }
+  net.saved = true;
   Log(LogLevel::kInfo, "op=reserve network=" + req.network() + " name=" + req.name() +
                            " count=" + std::to_string(reply.ips_size()));
   return reply;

@@ -84,6 +84,7 @@ Error LeaseService::Load() {
       return MakeError(kInternal, "stored pool " + name + " is unreadable");
     auto net = BuildNetwork(name, config);
     if (!net.ok()) return net.error();
+    net.value()->saved = true;
     networks_[name] = std::move(net.value());
   }
   store_->Idle();
@@ -239,7 +240,7 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
         EventRow{now, c.network(), "attach", owner.value().KindName() + ":" + owner.value().name,
                  lease.value().addresses.empty() ? "" : lease.value().addresses[0].ip,
                  c.container_id(), c.ifname(), node_});
-  if (!e.code) e = store_->SavePool(c.network(), net.config, now);
+  if (!e.code && !net.saved) e = store_->SavePool(c.network(), net.config, now);
   // The cluster hears of the attachment before the local commit: an unreachable
   // etcd fails the ADD instead of leaving an attachment the cluster never saw.
   if (!e.code && cluster_)
@@ -251,6 +252,7 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
     if (claimed) UnclaimAfterFailure(lease.value());
     return e;
   }
+  net.saved = true;
   for (const AddressRow& a : fresh) net.allocator->Take(*ParseIp(a.ip));
   return ReplyFor(net, lease.value());
 }

@@ -77,6 +77,7 @@ class LeaseService {
     std::unique_ptr<Allocator> allocator;
     std::string config;           // serialized PoolConfig, to notice changes
     bool cluster_synced = false;  // remote bindings loaded into the free sets
+    bool saved = false;           // config is the one in the pools table
   };
   struct Released {
     Network* net;
