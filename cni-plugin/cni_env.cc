@@ -102,7 +102,7 @@ CniError ReadEnv(const EnvLookup& getenv, CniEnv* out) {
   std::string cmd = Get(getenv, "CNI_COMMAND");
   if (cmd.empty()) return CniError::Ok();  // kAbout
   if (!ParseCommand(cmd, &out->command)) {
-    return MakeError(kErrInvalidEnv, "unknown CNI_COMMAND: " + cmd);
+    return MakeError(kInvalidEnv, "unknown CNI_COMMAND: " + cmd);
   }
   if (!NeedsAttachment(out->command)) return CniError::Ok();
 
@@ -111,7 +111,7 @@ CniError ReadEnv(const EnvLookup& getenv, CniEnv* out) {
     if (Get(getenv, name).empty()) missing.push_back(name);
   }
   if (!missing.empty()) {
-    return MakeError(kErrInvalidEnv, "required env variables [" + JoinNames(missing) + "] missing");
+    return MakeError(kInvalidEnv, "required env variables [" + JoinNames(missing) + "] missing");
   }
   out->container_id = Get(getenv, "CNI_CONTAINERID");
   out->netns = Get(getenv, "CNI_NETNS");
@@ -120,12 +120,12 @@ CniError ReadEnv(const EnvLookup& getenv, CniEnv* out) {
 
   if (!IsValidCniName(out->container_id)) {
     return MakeError(
-        kErrInvalidEnv, "invalid characters in CNI_CONTAINERID",
+        kInvalidEnv, "invalid characters in CNI_CONTAINERID",
         "CNI_CONTAINERID \"" + out->container_id + "\" must match ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
   }
   std::string problem = InterfaceNameProblem(out->ifname);
   if (!problem.empty()) {
-    return MakeError(kErrInvalidEnv, "invalid CNI_IFNAME \"" + out->ifname + "\": " + problem);
+    return MakeError(kInvalidEnv, "invalid CNI_IFNAME \"" + out->ifname + "\": " + problem);
   }
   return CniError::Ok();
 }

@@ -6,20 +6,9 @@
 #include <cstdint>
 #include <string>
 
-namespace vmip::cni {
+#include "error_codes.h"
 
-// Well-known CNI codes (spec 1.1.0 "Error" table) plus the ones the reference
-// library uses outside the spec.
-inline constexpr uint32_t kErrIncompatibleVersion = 1;
-inline constexpr uint32_t kErrUnsupportedField = 2;
-inline constexpr uint32_t kErrUnknownContainer = 3;
-inline constexpr uint32_t kErrInvalidEnv = 4;
-inline constexpr uint32_t kErrIo = 5;
-inline constexpr uint32_t kErrDecode = 6;
-inline constexpr uint32_t kErrInvalidConfig = 7;
-inline constexpr uint32_t kErrTryAgainLater = 11;
-inline constexpr uint32_t kErrNotAvailable = 50;  // STATUS only
-inline constexpr uint32_t kErrInternal = 999;     // same meaning as Go's types.ErrInternal
+namespace vmip::cni {
 
 struct CniError {
   uint32_t code = 0;  // 0 means "no error"

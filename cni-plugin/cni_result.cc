@@ -83,7 +83,7 @@ CniError LegacyResult(const std::string& version, const vmip::v1::AddReply& repl
     if (!slot) slot = &ip;
   }
   if (!first[0] && !first[1]) {
-    return MakeError(kErrInternal, "cannot convert: no valid IP addresses");
+    return MakeError(kInternal, "cannot convert: no valid IP addresses");
   }
   *out = {{"cniVersion", version}};
   if (first[0]) (*out)["ip4"] = LegacyIpJson(*first[0], reply);

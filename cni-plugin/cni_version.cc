@@ -31,19 +31,19 @@ bool VersionAtLeast(const std::string& v, const char* min) {
 
 CniError CheckSupported(const std::string& v) {
   if (IsSupportedVersion(v)) return CniError::Ok();
-  return MakeError(kErrIncompatibleVersion, "incompatible CNI versions",
+  return MakeError(kIncompatibleVersion, "incompatible CNI versions",
                    "config is \"" + v + "\", plugin supports " + QuotedList());
 }
 
 CniError CheckCommandAllowed(Command cmd, const std::string& v) {
   if (cmd == Command::kCheck && !VersionAtLeast(v, "0.4.0")) {
-    return MakeError(kErrIncompatibleVersion, "config version does not allow CHECK");
+    return MakeError(kIncompatibleVersion, "config version does not allow CHECK");
   }
   if (cmd == Command::kGc && !VersionAtLeast(v, "1.1.0")) {
-    return MakeError(kErrIncompatibleVersion, "config version does not allow GC");
+    return MakeError(kIncompatibleVersion, "config version does not allow GC");
   }
   if (cmd == Command::kStatus && !VersionAtLeast(v, "1.1.0")) {
-    return MakeError(kErrIncompatibleVersion, "config version does not allow STATUS");
+    return MakeError(kIncompatibleVersion, "config version does not allow STATUS");
   }
   return CniError::Ok();
 }
@@ -56,7 +56,7 @@ CniError CheckAddressesPerFamily(const std::string& v, const vmip::v1::PoolConfi
     (AddressFamily(set.ranges(0).subnet())[0] == '6' ? v6 : v4)++;
   }
   if (v4 > 1 || v6 > 1) {
-    return MakeError(kErrInvalidConfig,
+    return MakeError(kInvalidConfig,
                      "CNI version " + v + " does not support more than 1 address per family");
   }
   return CniError::Ok();

@@ -8,8 +8,8 @@ DaemonClient::DaemonClient(std::string socket_path)
     : socket_path_(std::move(socket_path)), start_(std::chrono::steady_clock::now()) {}
 
 RpcOutcome DaemonClient::Unreachable(const std::string& why) const {
-  return {RpcStatus::kUnreachable, MakeError(kErrTryAgainLater, "vmip-leased is not reachable at " +
-                                                                    socket_path_ + ": " + why)};
+  return {RpcStatus::kUnreachable, MakeError(kTryAgainLater, "vmip-leased is not reachable at " +
+                                                                 socket_path_ + ": " + why)};
 }
 
 RpcOutcome DaemonClient::Call(const std::string& method, const google::protobuf::MessageLite& req,
@@ -22,7 +22,7 @@ RpcOutcome DaemonClient::Call(const std::string& method, const google::protobuf:
     case WireStatus::kOk:
       if (reply->ParseFromString(r.reply)) return {};
       return {RpcStatus::kFailed,
-              MakeError(kErrTryAgainLater, "vmip-leased sent an unreadable reply")};
+              MakeError(kTryAgainLater, "vmip-leased sent an unreadable reply")};
     case WireStatus::kUnreachable:
       return Unreachable(r.detail);
     case WireStatus::kTimeout:
@@ -30,7 +30,7 @@ RpcOutcome DaemonClient::Call(const std::string& method, const google::protobuf:
     case WireStatus::kFailed:
       break;
   }
-  return {RpcStatus::kFailed, MakeError(kErrTryAgainLater, "vmip-leased call failed: " + r.detail)};
+  return {RpcStatus::kFailed, MakeError(kTryAgainLater, "vmip-leased call failed: " + r.detail)};
 }
 
 RpcOutcome DaemonClient::Add(const vmip::v1::AddRequest& req, vmip::v1::AddReply* reply) {

@@ -11,7 +11,7 @@ namespace vmip::cni {
 namespace {
 
 CniError IoError(const std::string& what, const std::string& path) {
-  return MakeError(kErrIo, what + " " + path + ": " + strerror(errno));
+  return MakeError(kIoFailure, what + " " + path + ": " + strerror(errno));
 }
 
 // mkdir -p with mode 0700 for every directory it creates.
@@ -64,7 +64,7 @@ std::string SpoolFileName(const vmip::v1::DelRequest& req) {
 
 CniError SpoolDel(const std::string& dir, const vmip::v1::DelRequest& req, std::string* path) {
   std::string data;
-  if (!req.SerializeToString(&data)) return MakeError(kErrIo, "cannot serialize DelRequest");
+  if (!req.SerializeToString(&data)) return MakeError(kIoFailure, "cannot serialize DelRequest");
   if (auto err = MakeDirs(dir); !err.ok()) return err;
   std::string tmp;
   if (auto err = WriteTemp(dir, data, &tmp); !err.ok()) return err;

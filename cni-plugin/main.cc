@@ -77,7 +77,7 @@ Outcome RunDel(const Invocation& in) {
   auto err = ReplyError(reply.error());
   // The daemon could not commit (disk full, database busy): DEL must not block pod
   // deletion, so it is spooled like an unreachable daemon's, and replayed later.
-  if (err.code == kErrTryAgainLater) return SpoolDelete(in, req, err);
+  if (err.code == kTryAgainLater) return SpoolDelete(in, req, err);
   if (!err.ok()) return Fail(in.config.cni_version, err);
   return {};
 }
@@ -104,7 +104,7 @@ Outcome RunStatus(const Invocation& in) {
   vmip::v1::StatusReply reply;
   RpcOutcome rpc = Daemon(in.config.socket).Status(BuildStatusRequest(in), &reply);
   if (rpc.status != RpcStatus::kOk) {
-    return Fail(in.config.cni_version, MakeError(kErrNotAvailable, rpc.error.msg));
+    return Fail(in.config.cni_version, MakeError(kNotAvailable, rpc.error.msg));
   }
   if (auto err = ReplyError(reply.error()); !err.ok()) return Fail(in.config.cni_version, err);
   return {};
@@ -123,7 +123,7 @@ Outcome Dispatch(const Invocation& in) {
     case Command::kStatus:
       return RunStatus(in);
     default:
-      return Fail(kCurrentVersion, MakeError(kErrInternal, "unhandled command"));
+      return Fail(kCurrentVersion, MakeError(kInternal, "unhandled command"));
   }
 }
 

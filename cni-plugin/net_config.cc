@@ -225,11 +225,11 @@ bool NeedsPool(Command cmd) {
 CniError ParseName(const json& conf, NetConfig* out) {
   const json* name = Member(conf, "name");
   if (!name || !name->is_string() || name->get<std::string>().empty()) {
-    return MakeError(kErrInvalidConfig, "missing network name");
+    return MakeError(kInvalidConfig, "missing network name");
   }
   out->name = name->get<std::string>();
   if (!IsValidCniName(out->name)) {
-    return MakeError(kErrInvalidConfig, "invalid characters in network name",
+    return MakeError(kInvalidConfig, "invalid characters in network name",
                      "name \"" + out->name + "\" must match ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
   }
   return CniError::Ok();
@@ -255,10 +255,10 @@ CniError DecodeObject(const std::string& bytes, json* conf) {
   try {
     *conf = json::parse(bytes);
   } catch (const json::exception& e) {
-    return MakeError(kErrDecode, std::string("failed to decode network config: ") + e.what());
+    return MakeError(kDecodeFailure, std::string("failed to decode network config: ") + e.what());
   }
   if (!conf->is_object()) {
-    return MakeError(kErrDecode, "failed to decode network config: not a JSON object");
+    return MakeError(kDecodeFailure, "failed to decode network config: not a JSON object");
   }
   return CniError::Ok();
 }
@@ -266,7 +266,8 @@ CniError DecodeObject(const std::string& bytes, json* conf) {
 CniError ParseVersion(const json& conf, NetConfig* out) {
   const json* v = Member(conf, "cniVersion");
   if (v && !v->is_string()) {
-    return MakeError(kErrDecode, "failed to decode network config: cniVersion must be a string");
+    return MakeError(kDecodeFailure,
+                     "failed to decode network config: cniVersion must be a string");
   }
   out->cni_version = v ? v->get<std::string>() : kImplicitVersion;
   return CheckSupported(out->cni_version);
@@ -280,11 +281,13 @@ CniError ReadConfigBytes(int fd, std::string* out) {
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return MakeError(kErrIo, std::string("failed to read stdin: ") + strerror(errno));
+    if (n < 0)
+      return MakeError(kIoFailure, std::string("failed to read stdin: ") + strerror(errno));
     if (n == 0) return CniError::Ok();
     out->append(buf, static_cast<size_t>(n));
     if (out->size() > kMaxStdinBytes) {
-      return MakeError(kErrIo, "network config on stdin exceeds the 1 MiB (1048576 bytes) limit");
+      return MakeError(kIoFailure,
+                       "network config on stdin exceeds the 1 MiB (1048576 bytes) limit");
     }
   }
 }
@@ -299,9 +302,9 @@ CniError ParseNetConfig(const std::string& bytes, Command cmd, NetConfig* out) {
   try {
     ParseBody(conf, cmd, out);
   } catch (const ConfigError& e) {
-    return MakeError(kErrInvalidConfig, e.what());
+    return MakeError(kInvalidConfig, e.what());
   } catch (const json::exception& e) {  // defensive: a type mismatch not caught above
-    return MakeError(kErrInvalidConfig, e.what());
+    return MakeError(kInvalidConfig, e.what());
   }
   if (cmd == Command::kAdd) return CheckAddressesPerFamily(out->cni_version, out->pool);
   return CniError::Ok();

@@ -6,27 +6,9 @@
 #include <string>
 #include <utility>
 
-namespace vmip {
+#include "error_codes.h"
 
-// vmip's own codes (CNI reserves 0-99).
-enum ErrorCode : unsigned {
-  kIncompatibleVersion = 1,
-  kInvalidEnv = 4,
-  kIoFailure = 5,
-  kDecodeFailure = 6,
-  kInvalidConfig = 7,
-  kTryAgainLater = 11,
-  kNotAvailable = 50,
-  kPoolExhausted = 100,
-  kAddressHeld = 101,
-  kAddressOutsidePool = 102,
-  kBoundOutsidePool = 103,
-  kUnknownReservation = 104,
-  kNoLease = 105,
-  kLeaseMismatch = 106,
-  kLeaseAttached = 108,  // vmipctl release of a VM that is still attached
-  kInternal = 999,
-};
+namespace vmip {
 
 struct Error {
   unsigned code = 0;

@@ -10,7 +10,7 @@ set -euo pipefail
 : "${VMIP_BIN_DIR:?set VMIP_BIN_DIR to the CMake build dir}"
 VMIP=$VMIP_BIN_DIR/cni-plugin/vmip
 LEASED=$VMIP_BIN_DIR/leased/vmip-leased
-VMIPCTL=$VMIP_BIN_DIR/leased/vmipctl
+VMIPCTL=$VMIP_BIN_DIR/vmipctl/vmipctl
 CNIDRIVER=${CNIDRIVER:-$VMIP_BIN_DIR/test/e2e/cnidriver}
 # shellcheck disable=SC2034  # used by the test scripts
 HOST_LOCAL=/usr/lib/cni/host-local

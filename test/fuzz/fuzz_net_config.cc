@@ -133,8 +133,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (err.ok()) {
       CheckAccepted(bytes, cmd, c);
     } else {
-      Require(err.code == kErrIncompatibleVersion || err.code == kErrDecode ||
-              err.code == kErrInvalidConfig);
+      Require(err.code == kIncompatibleVersion || err.code == kDecodeFailure ||
+              err.code == kInvalidConfig);
       Require(!err.msg.empty());
     }
     if (cmd == Command::kAdd) add_ok = err.ok();

@@ -95,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string version = v, out;
     CniError err = FormatAddResult(version, reply, &out);
     if (!VersionAtLeast(version, "0.3.0") && reply.ips_size() == 0) {
-      Require(err.code == kErrInternal && out.empty());
+      Require(err.code == kInternal && out.empty());
       continue;
     }
     Require(err.ok());
