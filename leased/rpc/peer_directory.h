@@ -8,20 +8,20 @@
 #include <string>
 
 #include "cluster_store.h"
+#include "handoff_sender.h"
 #include "tls_files.h"
 #include "vmip.grpc.pb.h"
 
 namespace vmip {
 
-class PeerDirectory {
+class PeerDirectory final : public HandoffSender {
  public:
   PeerDirectory(ClusterStore* cluster, std::string self, TlsMaterial tls)
       : cluster_(cluster), self_(std::move(self)), tls_(std::move(tls)) {}
 
   // Every live node but this one, with a stub for its peer address.
   Result<std::map<std::string, v1::Peer::Stub*>> Peers();
-  // Best effort: a lost notice only loses a history line.
-  void SendHandoff(const v1::HandoffNotice& notice);
+  void SendHandoff(const v1::HandoffNotice& notice) override;
 
  private:
   v1::Peer::Stub* StubFor(const std::string& address);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "lease_service.h"
+#include "peer_directory.h"
 #include "vmip.grpc.pb.h"
 
 namespace vmip {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "lease_service.h"
+#include "peer_directory.h"
 #include "vmip.grpc.pb.h"
 
 namespace vmip {

@@ -14,9 +14,9 @@
 #include "allocator.h"
 #include "cluster_store.h"
 #include "error.h"
+#include "handoff_sender.h"
 #include "lease_store.h"
 #include "owner.h"
-#include "peer_directory.h"
 #include "pool.h"
 #include "vmip.pb.h"
 
@@ -67,7 +67,7 @@ class LeaseService {
   // Reloads which addresses other nodes hold, so ones they freed are reused here.
   void RefreshRemote();
   // Hand-off notices go to the node a binding was adopted from.
-  void SetPeers(PeerDirectory* peers) { peers_ = peers; }
+  void SetPeers(HandoffSender* peers) { peers_ = peers; }
   // A peer adopted a binding this node made (peer_service.cc).
   void RecordHandoff(const v1::HandoffNotice& notice);
 
@@ -132,7 +132,7 @@ class LeaseService {
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Network>> networks_;
   ClusterStore* cluster_ = nullptr;
-  PeerDirectory* peers_ = nullptr;
+  HandoffSender* peers_ = nullptr;
   std::vector<v1::HandoffNotice> notices_;  // to send, outside the lock
   bool resync_needed_ = true;
   int64_t reuse_cooldown_ = 0;
