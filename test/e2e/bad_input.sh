@@ -14,9 +14,9 @@ ranges() { mod ".ipam.ranges = $1"; }    # ranges JSON: GOOD with other ranges
 # Something in the database first, so "unchanged" means something.
 run_plugin ADD "$GOOD" CNI_CONTAINERID=base-vm "CNI_NETNS=$NS" CNI_IFNAME=eth0 \
   "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=default;VMIP_VM=basevm"
-expect_rc "baseline VM ADD" 0
+need "baseline VM ADD"
 run_plugin ADD "$GOOD" CNI_CONTAINERID=base-pod "CNI_NETNS=$NS" CNI_IFNAME=eth0
-expect_rc "baseline pod ADD" 0
+need "baseline pod ADD"
 HELD=$(addr_of "$(jq -r '.ips[0].address' <<<"$OUT")")
 BASE=$(db_snapshot)
 [[ -n $BASE ]] || die "empty database dump"

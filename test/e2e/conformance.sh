@@ -71,7 +71,7 @@ both_code "CFG-2 stdin not JSON" 6 ADD 'this is not json' "${ATT[@]}"
 both_code "CFG-10 unsupported cniVersion 9.9.9" 1 ADD "$(jq -c '.cniVersion = "9.9.9"' <<<"$CONF")" "${ATT[@]}"
 NOVER=$(jq -c 'del(.cniVersion) | .name = "nover"' <<<"$CONF")
 vmip_cmd ADD "$NOVER" nover
-expect_rc "CFG-10 missing cniVersion is 0.1.0: ADD succeeds" 0
+need "CFG-10 missing cniVersion is 0.1.0: ADD succeeds"
 expect_eq "CFG-10 result is 0.1.0 with ip4" '["0.1.0",true,false]' "$(jq -c '[.cniVersion, has("ip4"), has("ips")]' <<<"$OUT")"
 VM_SHAPE=$(shape "$OUT")
 hl_cmd ADD "$NOVER" nover
@@ -116,7 +116,8 @@ for v in "${VERSIONS[@]}"; do
     if [[ $fam == v4 ]]; then conf=$(plugin_conf "res-$fam" "$v" "$V4"); else conf=$(plugin_conf "res-$fam" "$v" "$DUAL" "$DUAL_ROUTES"); fi
     cid=res-${v//./}-$fam
     vmip_cmd ADD "$conf" "$cid"
-    expect_rc "ADD-1 $v $fam exit 0" 0
+    need "ADD-1 $v $fam exit 0"
+    expect_eq "ADD-1 $v $fam made one lease" 1 "$(lease_count "$cid")"
     check_result "$v $fam" "$v" "$fam" "$OUT"
     if [[ $v != 1.1.0 ]]; then # Debian host-local supports up to 1.0.0
       vm_shape=$(shape "$OUT")
@@ -125,12 +126,14 @@ for v in "${VERSIONS[@]}"; do
       hl_cmd DEL "$conf" "$cid"
     fi
     vmip_cmd DEL "$conf" "$cid"
+    need "DEL $v $fam exit 0"
     expect_eq "DEL $v $fam releases the pod lease" 0 "$(lease_count "$cid")"
   done
 done
 
 echo "## ADD-3: repeated ADD for the same container + ifname"
 vmip_cmd ADD "$CONF" add3
+need "ADD-3 first ADD"
 first=$(jq -S -c . <<<"$OUT")
 vmip_cmd ADD "$CONF" add3
 expect_rc "ADD-3 second ADD succeeds" 0
@@ -140,8 +143,11 @@ expect_eq "ADD-3 one lease, one attachment" '[1,1]' \
 vmip_cmd ADD "$CONF" add3 CNI_IFNAME=net1
 expect_rc "ADD-3 same container, second ifname" 0
 expect_ne "ADD-3 second ifname gets its own address" "$(jq -r '.ips[0].address' <<<"$first")" "$(jq -r '.ips[0].address' <<<"$OUT")"
+expect_eq "ADD-3 two leases before the DELs" 2 "$(lease_count add3)"
 vmip_cmd DEL "$CONF" add3 CNI_IFNAME=net1
+need "ADD-3 DEL of net1"
 vmip_cmd DEL "$CONF" add3
+need "ADD-3 DEL of eth0"
 expect_eq "ADD-3 both leases released" 0 "$(lease_count add3)"
 
 echo "## requested addresses (CNI_ARGS IP, runtimeConfig.ips, args.cni.ips)"
@@ -164,16 +170,22 @@ for impl in vmip hl; do
   expect_eq "DEL-1 $impl unknown container: exit 0, no output" "0|" "$RC|$OUT"
 done
 vmip_cmd ADD "$CONF" del2
+need "ADD del2"
+expect_eq "DEL-2 del2 holds a lease before its DEL" 1 "$(lease_count del2)"
 run_plugin DEL "$CONF" CNI_CONTAINERID=del2 CNI_IFNAME=eth0
 expect_eq "DEL-2 without CNI_NETNS: exit 0, no output" "0|" "$RC|$OUT"
 expect_eq "DEL-2 the lease is released" 0 "$(lease_count del2)"
 vmip_cmd DEL "$CONF" del2
 expect_rc "DEL-1 second DEL of the same container" 0
 vmip_cmd ADD "$CONF" del2b
+need "ADD del2b"
+expect_eq "DEL-2 del2b holds a lease before its DEL" 1 "$(lease_count del2b)"
 vmip_cmd DEL "$CONF" del2b CNI_NETNS=/run/netns/vmip-does-not-exist
 expect_rc "DEL-2 with a netns that no longer exists" 0
 expect_eq "DEL-2 ... and the lease is released" 0 "$(lease_count del2b)"
 vmip_cmd ADD "$CONF" del3
+need "ADD del3"
+expect_eq "DEL-3 del3 holds a lease before its DEL" 1 "$(lease_count del3)"
 prev=$OUT
 vmip_cmd DEL "$(jq -c --argjson p "$prev" '.prevResult = $p' <<<"$CONF")" del3
 expect_eq "DEL-3 with prevResult: exit 0, no output" "0|" "$RC|$OUT"
@@ -184,6 +196,7 @@ for v in 0.2.0 0.3.1; do
   both_code "CHK-1 CHECK with config version $v" 1 CHECK "$(plugin_conf conf "$v" "$V4")" "${ATT[@]}"
 done
 vmip_cmd ADD "$CONF" chk
+need "ADD chk"
 prev=$OUT
 vmip_cmd CHECK "$(jq -c --argjson p "$prev" '.prevResult = $p' <<<"$CONF")" chk
 expect_eq "CHK-2/CHK-3 CHECK with the ADD result: exit 0, no output" "0|" "$RC|$OUT"
@@ -200,11 +213,12 @@ vmip_cmd DEL "$CONF" chk
 echo "## GC (1.1.0, direct exec)"
 GCN=$(plugin_conf gcnet 1.1.0 '[[{"subnet":"10.250.3.0/24"}]]')
 OTHER=$(plugin_conf gcother 1.1.0 '[[{"subnet":"10.250.4.0/24"}]]')
-vmip_cmd ADD "$GCN" gc-1
-vmip_cmd ADD "$GCN" gc-2
-vmip_cmd ADD "$GCN" gc-3 CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;VMIP_VM=gcvm"
+vmip_cmd ADD "$GCN" gc-1; need "ADD gc-1"
+vmip_cmd ADD "$GCN" gc-2; need "ADD gc-2"
+vmip_cmd ADD "$GCN" gc-3 CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;VMIP_VM=gcvm"; need "ADD gc-3 (VM gcvm)"
 GCVM_IPS=$(lease_ips default/gcvm)
-vmip_cmd ADD "$OTHER" gc-other
+vmip_cmd ADD "$OTHER" gc-other; need "ADD gc-other"
+expect_eq "GC-3 before GC: gc-1, gc-2 and gc-other hold a lease each" "1 1 1" "$(lease_count gc-1) $(lease_count gc-2) $(lease_count gc-other)"
 run_plugin GC "$(jq -c '.["cni.dev/valid-attachments"] = [{"containerID": "gc-1", "ifname": "eth0"}]' <<<"$(plugin_conf gcnet 1.0.0 '[[{"subnet":"10.250.3.0/24"}]]')")" CNI_PATH=/usr/lib/cni
 expect_code "GC-1 GC with config version 1.0.0" 1
 run_plugin GC "$(jq -c '.["cni.dev/valid-attachments"] = [{"containerID": "gc-1", "ifname": "eth0"}]' <<<"$GCN")" CNI_PATH=/usr/lib/cni
@@ -226,12 +240,14 @@ run_plugin STATUS "$(plugin_conf conf 1.0.0 "$V4")"
 expect_code "ST-4 STATUS with config version 1.0.0" 1
 TINY=$(plugin_conf tiny 1.1.0 '[[{"subnet":"10.250.9.0/24","rangeStart":"10.250.9.10","rangeEnd":"10.250.9.10"}]]')
 vmip_cmd ADD "$TINY" tiny-1
+need "ADD tiny-1"
 expect_eq "one-address pool hands out rangeStart" 10.250.9.10/24 "$(jq -r '.ips[0].address' <<<"$OUT")"
 vmip_cmd ADD "$TINY" tiny-2
 expect_code "exhausted pool: code 100" 100
 run_plugin STATUS "$TINY"
 expect_code "ST-2 exhausted pool: STATUS 50" 50
 vmip_cmd DEL "$TINY" tiny-1
+need "DEL tiny-1"
 run_plugin STATUS "$TINY"
 expect_rc "ST-1 after DEL the pool has room again" 0
 
@@ -273,7 +289,8 @@ for v in 0.3.1 0.4.0 1.0.0; do
   jq -n --arg v "$v" --arg s "$SOCK" --arg sp "$SPOOL" '{cniVersion: $v, name: "libcni", plugins: [{type: "vmip",
     ipam: {type: "vmip", socket: $s, spoolDir: $sp, ranges: [[{subnet: "10.250.5.0/24"}]]}}]}' >"$T/libcni.conflist"
   drive add "$T/libcni.conflist" S "lc-${v//./}"
-  expect_rc "RES-1 libcni $v parses the ADD result" 0
+  need "RES-1 libcni $v parses the ADD result"
+  expect_eq "libcni $v ADD made one lease" 1 "$(lease_count "lc-${v//./}")"
   expect_match "RES-1 libcni $v result" "^$v 10\\.250\\.5\\.[0-9]+/24\$" "$(jq -r '"\(.cniVersion) \(.ips[0].address)"' <<<"$OUT")"
   if [[ $v != 0.3.1 ]]; then
     drive check "$T/libcni.conflist" S "lc-${v//./}"

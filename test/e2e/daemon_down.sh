@@ -41,10 +41,10 @@ expect_eq "start replays the spool (file consumed)" 0 "$(spool_files)"
 run_plugin STATUS "$CONF"
 expect_eq "ST-1 STATUS with the daemon up: exit 0, no output" "0|" "$RC|$OUT"
 vmip_cmd ADD pod-1
-expect_rc "ADD pod-1" 0
+need "ADD pod-1"
 POD_IP=$(addr_of "$(jq -r '.ips[0].address' <<<"$OUT")")
 vmip_cmd ADD vm-cid-1 "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=virt-launcher-downvm-abcde"
-expect_rc "ADD VM default/downvm" 0
+need "ADD VM default/downvm"
 VM_IP=$(addr_of "$(jq -r '.ips[0].address' <<<"$OUT")")
 
 echo "## daemon stopped (SIGTERM): stale or absent socket"

@@ -43,9 +43,11 @@ for p in bridge host-local loopback; do ln -s "/usr/lib/cni/$p" "$T/cnibin/$p"; 
 cleanup() {
   local rc=$?
   set +e
-  if [[ -n $DAEMON_PID ]]; then
+  if [[ -n $DAEMON_PID ]]; then # still up: the test ended before finish
+    local drc=0
     kill -TERM "$DAEMON_PID" 2>/dev/null
-    wait "$DAEMON_PID" 2>/dev/null
+    wait "$DAEMON_PID" 2>/dev/null || drc=$?
+    ((drc == 0)) || { echo "FAIL - vmip-leased exited $drc on SIGTERM at cleanup" >&2; ((rc != 0)) || rc=1; }
   fi
   local ns
   for ns in $(ip netns list | awk -v p="$NS_PREFIX" 'index($1, p) == 1 {print $1}'); do
@@ -67,8 +69,9 @@ fail() { FAILS=$((FAILS + 1)); echo "FAIL - $*" >&2; }
 expect_eq() { # NAME EXPECTED ACTUAL
   if [[ $2 == "$3" ]]; then pass "$1"; else fail "$1: expected [$2], got [$3]"; fi
 }
-expect_ne() { # NAME UNEXPECTED ACTUAL
-  if [[ $2 != "$3" ]]; then pass "$1"; else fail "$1: got [$3], which it must not be"; fi
+expect_ne() { # NAME UNEXPECTED ACTUAL: both non-empty and different (two empty strings are no proof)
+  if [[ -z $2 || -z $3 ]]; then fail "$1: a side is empty: [$2] vs [$3]"
+  elif [[ $2 != "$3" ]]; then pass "$1"; else fail "$1: got [$3], which it must not be"; fi
 }
 expect_match() { # NAME REGEX ACTUAL
   if [[ $3 =~ $2 ]]; then pass "$1"; else fail "$1: [$3] does not match /$2/"; fi
@@ -96,7 +99,28 @@ expect_error() { # NAME: any CNI error (code > 0, a msg) on stdout, non-zero exi
     fail "$1: expected a CNI error; got exit $RC stdout=[${OUT:0:400}] stderr=[${ERR:0:300}]"
   fi
 }
+# need NAME: a setup step a later check depends on must have worked (RC 0 of the last
+# run_plugin / drive); a failed one counts as a failure and stops the test, rather than
+# leaving empty values for the checks after it to compare.
+need() {
+  [[ $RC == 0 ]] && { pass "$1"; return 0; }
+  fail "$1: exit $RC; stdout=[${OUT:0:300}] stderr=[${ERR:0:300}]"
+  finish || true
+  exit 1
+}
+# A sanitizer report anywhere in this test's logs (daemons, plugin stderr) fails the test,
+# even when the process went on or exited 0 (UBSan without halt_on_error does).
+SANITIZER_REPORT='(ERROR|SUMMARY): [A-Za-z]*Sanitizer|: runtime error: '
+scan_sanitizer_reports() {
+  local f
+  while IFS= read -r f; do
+    fail "sanitizer report in ${f#"$T"/}: $(grep -m 1 -E "$SANITIZER_REPORT" "$f")"
+  done < <(grep -rlE --include='*.log' --include='*.err' "$SANITIZER_REPORT" "$T" 2>/dev/null)
+}
+# finish: stop the daemon (SIGTERM must exit 0), scan the logs, print the counts.
 finish() {
+  [[ -z $DAEMON_PID ]] || stop_daemon TERM
+  scan_sanitizer_reports
   echo "# $(basename "$0"): $PASSES passed, $FAILS failed"
   ((FAILS == 0))
 }
@@ -130,6 +154,10 @@ stop_daemon() { # [SIGNAL]; sets DAEMON_RC
   # shellcheck disable=SC2034
   { wait "$DAEMON_PID"; } 2>/dev/null || DAEMON_RC=$?
   DAEMON_PID=
+  # A clean shutdown exits 0: a crash or a sanitizer abort at exit is a failure.
+  if [[ $sig == TERM && $DAEMON_RC != 0 ]]; then
+    fail "vmip-leased exited $DAEMON_RC on SIGTERM; log: $(tail -n 3 "$LOG" | tr '\n' ' ')"
+  fi
 }
 ctl() { "$VMIPCTL" --socket "$SOCK" "$@"; }
 # lease_field OWNER JQ_EXPR: the expression applied to the lease of OWNER ("null" if none)
@@ -183,6 +211,7 @@ exec_plugin() {
   RC=0
   OUT=$(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin ${cmd:+"CNI_COMMAND=$cmd"} "$@" "$bin" <"$input" 2>"$T/stderr") || RC=$?
   ERR=$(<"$T/stderr")
+  cat "$T/stderr" >>"$T/plugins.err" # scanned for sanitizer reports by finish
 }
 run_plugin() { exec_plugin "$VMIP" "$@"; } # CMD STDIN [VAR=VALUE...]
 # drive add|del|check CONFLIST NETNS CONTAINERID [cnidriver flags...]: libcni in the node netns
@@ -194,6 +223,7 @@ drive() {
   OUT=$(ip netns exec "$NODE_NS" env CNI_PATH="$T/cnibin" "$CNIDRIVER" "$cmd" --conflist "$conf" \
     --netns "$(ns_path "$ns")" --containerid "$cid" --cache-dir "$T/cnicache" "$@" 2>"$T/stderr") || RC=$?
   ERR=$(<"$T/stderr")
+  cat "$T/stderr" >>"$T/plugins.err"
 }
 # Address part of an "ip/prefix" string.
 addr_of() { echo "${1%/*}"; }

@@ -21,11 +21,11 @@ no_dups() { expect_eq "$1: no address held twice" 0 "$(ctl leases --json | jq '[
 
 echo "## a VM, a pod and a burst of 20 pods, each ADD acknowledged"
 vmip_cmd ADD r-vm-1 "CNI_ARGS=$VM_ARGS"
-expect_rc "ADD VM default/rvm (dual stack)" 0
+need "ADD VM default/rvm (dual stack)"
 VM_IPS=$(ips_of "$OUT")
 expect_match "VM has a v4 and a v6 address" '^10\.250\.40\.[0-9]+,fd00:250::[0-9a-f:]+$' "$VM_IPS"
 vmip_cmd ADD r-pod-1
-expect_rc "ADD pod r-pod-1" 0
+need "ADD pod r-pod-1"
 POD_IPS=$(ips_of "$OUT")
 declare -A ACKED=([default/rvm]=$VM_IPS [r-pod-1]=$POD_IPS)
 for i in $(seq 1 20); do
@@ -58,17 +58,17 @@ expect_eq "database is in WAL mode" wal "$(sqlite3 -readonly "$DB" 'PRAGMA journ
 
 echo "## the VM's pod goes, a new pod of the VM comes: same addresses"
 vmip_cmd DEL r-vm-1 "CNI_ARGS=$VM_ARGS"
-expect_rc "DEL VM pod" 0
+need "DEL VM pod"
 stop_daemon KILL
 start_daemon
 expect_eq "acknowledged DEL survives kill -9: VM detached" '"detached"' "$(lease_field default/rvm .state)"
 vmip_cmd ADD r-vm-2 "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=virt-launcher-rvm-fghij"
-expect_rc "ADD VM in a new pod" 0
+need "ADD VM in a new pod"
 expect_eq "VM gets the same addresses" "$VM_IPS" "$(ips_of "$OUT")"
 
 echo "## a DEL'd pod stays released across kill -9; fresh pods get free addresses"
 vmip_cmd DEL r-pod-1
-expect_rc "DEL r-pod-1" 0
+need "DEL r-pod-1"
 stop_daemon KILL
 start_daemon
 expect_eq "r-pod-1 still released" 0 "$(lease_count r-pod-1)"

@@ -15,7 +15,7 @@ for ns in A B E P Q C D F G; do mk_netns "$ns"; done
 
 echo "# VM default/vm1 starts in pod virt-launcher-vm1-abcde (netns A)"
 drive add "$T/net1.conflist" A cid-a1 --args "$(k8s_args default virt-launcher-vm1-abcde cid-a1)"
-expect_rc "ADD vm1 pod 1" 0
+need "ADD vm1 pod 1"
 VM_CIDR=$(jq -r '.ips[0].address' <<<"$OUT")
 VM_IP=$(addr_of "$VM_CIDR")
 expect_match "vm1 address is in 10.250.10.0/24 with the subnet prefix" '^10\.250\.10\.([2-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-4])/24$' "$VM_CIDR"
@@ -49,7 +49,7 @@ expect_eq "still one lease for default/vm1" 1 "$(lease_count default/vm1)"
 
 echo "# an ordinary pod comes and goes"
 drive add "$T/net1.conflist" P cid-p1 --args "$(k8s_args default nginx-6d4cf56db6-x2x9z cid-p1)"
-expect_rc "ADD ordinary pod" 0
+need "ADD ordinary pod"
 POD_CIDR=$(jq -r '.ips[0].address' <<<"$OUT")
 expect_match "pod address in the subnet" '^10\.250\.10\.[0-9]+/24$' "$POD_CIDR"
 expect_ne "pod address differs from vm1's" "$VM_CIDR" "$POD_CIDR"
@@ -65,9 +65,10 @@ expect_eq "pool used back to 1" 1 "$(pool_field "$NET" .used)"
 
 echo "# a pod name that only looks like virt-launcher is an ordinary pod"
 drive add "$T/net1.conflist" Q cid-q1 --args "$(k8s_args default virt-launcher-vm1 cid-q1)"
-expect_rc "ADD virt-launcher-vm1 (no suffix)" 0
+need "ADD virt-launcher-vm1 (no suffix)"
 expect_eq "owner is the container ID, kind pod" pod "$(lease_field cid-q1 .owner_kind | tr -d '"')"
 drive del "$T/net1.conflist" Q cid-q1 --args "$(k8s_args default virt-launcher-vm1 cid-q1)"
+need "DEL virt-launcher-vm1 (no suffix)"
 expect_eq "its lease is released" 0 "$(lease_count cid-q1)"
 
 echo "# live migration: a second pod of vm1 (netns E) while B is attached"
@@ -76,6 +77,7 @@ expect_rc "ADD migration target" 0
 expect_eq "target gets vm1's address" "$VM_CIDR" "$(jq -r '.ips[0].address' <<<"$OUT")"
 expect_eq "two attachments" '["cid-b1","cid-e1"]' "$(lease_field default/vm1 '[.attachments[].container_id] | sort')"
 drive del "$T/net1.conflist" B cid-b1 --args "$(k8s_args default virt-launcher-vm1-fghij cid-b1)"
+need "DEL migration source"
 expect_eq "source DEL leaves the target attached" '["attached",["cid-e1"]]' \
   "$(lease_field default/vm1 '[.state, [.attachments[].container_id]]')"
 drive del "$T/net1.conflist" E cid-e1 --args "$(k8s_args default virt-launcher-vm1-mig01 cid-e1)"
@@ -84,11 +86,12 @@ expect_eq "after both DELs vm1 is detached and keeps its address" "[\"detached\"
 
 echo "# identity from VMIP_VM in CNI_ARGS (vm name with dashes)"
 drive add "$T/net1.conflist" C cid-c1 --args "$(k8s_args ns2 launcher-pod-1 cid-c1);VMIP_VM=my-vm-2"
-expect_rc "ADD VMIP_VM=my-vm-2" 0
+need "ADD VMIP_VM=my-vm-2"
 VM2_CIDR=$(jq -r '.ips[0].address' <<<"$OUT")
 expect_eq "owner ns2/my-vm-2 is a VM" vm "$(lease_field ns2/my-vm-2 .owner_kind | tr -d '"')"
 expect_ne "my-vm-2 and vm1 differ" "$VM_CIDR" "$VM2_CIDR"
 drive del "$T/net1.conflist" C cid-c1 --args "$(k8s_args ns2 launcher-pod-1 cid-c1);VMIP_VM=my-vm-2"
+need "DEL VMIP_VM=my-vm-2"
 drive add "$T/net1.conflist" D cid-d1 --args "$(k8s_args ns2 launcher-pod-2 cid-d1);VMIP_VM=my-vm-2"
 expect_rc "ADD VMIP_VM=my-vm-2 again, new container" 0
 expect_eq "my-vm-2 keeps its address" "$VM2_CIDR" "$(jq -r '.ips[0].address' <<<"$OUT")"
@@ -97,12 +100,14 @@ expect_eq "ip -n D addr" "$VM2_CIDR" "$(ns_addrs D eth0)"
 echo "# identity from args.cni.vm in the config (wins over the pod name pattern)"
 conflist "$T/net1-vm3.conflist" "$NET" 1.0.0 vmipbr0 '[[{"subnet":"10.250.10.0/24"}]]' '{"args":{"cni":{"vm":"vm3"}}}'
 drive add "$T/net1-vm3.conflist" F cid-f1 --args "$(k8s_args ns3 virt-launcher-other-abcde cid-f1)"
-expect_rc "ADD args.cni.vm=vm3" 0
+need "ADD args.cni.vm=vm3"
 VM3_CIDR=$(jq -r '.ips[0].address' <<<"$OUT")
 expect_eq "owner is ns3/vm3" '["vm","attached"]' "$(lease_field ns3/vm3 '[.owner_kind, .state]')"
 expect_eq "no lease for the pod-name identity ns3/other" 0 "$(lease_count ns3/other)"
 drive del "$T/net1-vm3.conflist" F cid-f1 --args "$(k8s_args ns3 virt-launcher-other-abcde cid-f1)"
+need "DEL args.cni.vm=vm3"
 drive add "$T/net1-vm3.conflist" G cid-g1 --args "$(k8s_args ns3 virt-launcher-other-fghij cid-g1)"
+need "ADD args.cni.vm=vm3 again, new container"
 expect_eq "vm3 keeps its address" "$VM3_CIDR" "$(jq -r '.ips[0].address' <<<"$OUT")"
 
 echo "# leases filters and uniqueness"
@@ -120,6 +125,7 @@ ctl release --vm ns3/vm3 >"$T/release.out" 2>&1 || RC=$?
 expect_eq "release of an attached VM is refused (exit 1)" 1 "$RC"
 expect_eq "vm3 still holds its address" "$(addr_of "$VM3_CIDR")" "$(lease_ips ns3/vm3)"
 drive del "$T/net1-vm3.conflist" G cid-g1 --args "$(k8s_args ns3 virt-launcher-other-fghij cid-g1)"
+need "DEL args.cni.vm=vm3, second container"
 RC=0
 ctl release --vm ns3/vm3 >"$T/release.out" 2>&1 || RC=$?
 expect_eq "release of the detached VM succeeds" 0 "$RC"

@@ -7,23 +7,33 @@
 #   (a) no address held twice        (b) no acknowledged ADD lost or changed
 #   (c) every DEL'd container gone   (d) no binding the runtime never got left behind
 #   (e) `vmipctl check` exits 0      (f) the daemon really died of SIGKILL N times
+# and (g) the storm really exercised the daemon: at least --min-adds acknowledged ADDs,
+# --min-dels DELs the daemon answered (not spooled) and --min-midcall kills that landed
+# while a plugin call was in flight on a daemon that was answering; a run against a dead
+# daemon passes none of them.
 # Usage: torture.sh [--kills N] [--seconds S] [--workers W] [--check-every K]
+#                   [--min-adds A] [--min-dels D] [--min-midcall M]
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 source "$(dirname "$0")/../e2e/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=common.sh
 source "$(dirname "$0")/common.sh"
 snapshot_bins
 
-KILLS=1000 BUDGET=1800 WORKERS=6 CHECK_EVERY=100
+KILLS=1000 BUDGET=1800 WORKERS=6 CHECK_EVERY=100 MIN_ADDS='' MIN_DELS='' MIN_MIDCALL=''
 while (($#)); do
   case $1 in
+    --min-adds) MIN_ADDS=$2; shift 2 ;;
+    --min-dels) MIN_DELS=$2; shift 2 ;;
+    --min-midcall) MIN_MIDCALL=$2; shift 2 ;;
     --kills) KILLS=$2; shift 2 ;;
     --seconds) BUDGET=$2; shift 2 ;;
     --workers) WORKERS=$2; shift 2 ;;
     --check-every) CHECK_EVERY=$2; shift 2 ;;
-    *) die "usage: $0 [--kills N] [--seconds S] [--workers W] [--check-every K]" ;;
+    *) die "usage: $0 [--kills N] [--seconds S] [--workers W] [--check-every K] [--min-adds A] [--min-dels D] [--min-midcall M]" ;;
   esac
 done
+# Defaults scale with the kills; the margins are far below what a working daemon does.
+: "${MIN_ADDS:=$((KILLS * 2))}" "${MIN_DELS:=$KILLS}" "${MIN_MIDCALL:=$((KILLS / 3))}"
 
 NET=tnet
 NVMS=12          # bounded VM name space, shared by all workers (live-migration shape)
@@ -47,13 +57,14 @@ torture_cleanup() {
 trap 'rc=$?; torture_cleanup; (exit $rc); cleanup' EXIT
 
 # ---- workers: a runtime that ADDs and DELs; one log line per call ----
-# log line (tab separated): worker seq op kind cid owner rc result
+# log line (tab separated): worker seq op kind cid owner rc result t0 t1
 #   result: the addresses "ip[,ip]" of an acked ADD, the CNI code of a failed one, "-" for DEL
-call_plugin() { # CMD CID CNI_ARGS -> RC OUT
-  RC=0
+call_plugin() { # CMD CID CNI_ARGS -> RC OUT, and the call's start and end times CT0 CT1
+  RC=0 CT0=$EPOCHREALTIME
   OUT=$(timeout -s KILL "$CALL_TIMEOUT" env -i PATH=/usr/bin:/bin CNI_COMMAND="$1" CNI_CONTAINERID="$2" \
     CNI_NETNS=/var/run/netns/torture CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni ${3:+"CNI_ARGS=$3"} \
     "$VMIP" <"$CONF" 2>>"$WERR") || RC=$?
+  CT1=$EPOCHREALTIME
 }
 addrs_of() { # the addresses of an ADD result, comma-joined, prefix cut
   local rest=$1 out=''
@@ -63,7 +74,7 @@ addrs_of() { # the addresses of an ADD result, comma-joined, prefix cut
   done
   echo "$out"
 }
-wlog() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$W" "$SEQ" "$@" >>"$WLOG"; SEQ=$((SEQ + 1)); }
+wlog() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$W" "$SEQ" "$@" "$CT0" "$CT1" >>"$WLOG"; SEQ=$((SEQ + 1)); }
 do_del() { # KIND CID OWNER ARGS
   call_plugin DEL "$2" "${4:-}"
   wlog DEL "$1" "$2" "$3" "$RC" -
@@ -122,7 +133,7 @@ worker() { # W
 # ---- the daemon: start, kill, count ----
 daemon_spawn() {
   "$LEASED" --socket "$SOCK" --db "$DB" --spool-dir "$SPOOL" --node-name "$NODE_NAME" >>"$LOG" 2>&1 &
-  DAEMON_PID=$!
+  DAEMON_PID=$! SPAWNED_AT=$EPOCHREALTIME
 }
 daemon_ready() { # up to 10 s
   local i
@@ -135,10 +146,10 @@ daemon_ready() { # up to 10 s
 }
 rand_sleep() { sleep "$(printf '0.%03d' $(($1 + RANDOM % ($2 - $1 + 1))))"; } # MIN_MS MAX_MS (< 1000)
 daemon_kill() { # SIGKILL; count it when the process really died of it
-  local rc=0
+  local rc=0 t=$EPOCHREALTIME
   { kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID"; } 2>/dev/null || rc=$?
   DAEMON_PID=
-  if ((rc == 137)); then KILLED=$((KILLED + 1)); else
+  if ((rc == 137)); then KILLED=$((KILLED + 1)) && printf '%s\t%s\n' "$SPAWNED_AT" "$t" >>"$T/kills.tsv"; else
     SELF_EXITS=$((SELF_EXITS + 1))
     fail "vmip-leased exited by itself (status $rc) before the kill"
     tail -n 5 "$LOG" >&2
@@ -161,14 +172,17 @@ sql() { sqlite3 -batch -bail -cmd ".timeout 5000" -cmd "ATTACH 'file:$DB?mode=ro
 load_oracle() { # the call logs and vmipctl's view into a scratch database
   rm -f "$T/oracle.db"
   cat "$T"/w*.log >"$T/calls.tsv"
+  touch "$T/kills.tsv"
   ctl leases --json | jq -r '.[] | [.owner_kind, .owner, .state, (.ips | join(",")),
     ([.attachments[].container_id] | join(","))] | @tsv' >"$T/ctl.tsv"
   sqlite3 -batch "$T/oracle.db" <<EOF
-CREATE TABLE calls(w INT, seq INT, op TEXT, kind TEXT, cid TEXT, owner TEXT, rc INT, result TEXT);
+CREATE TABLE calls(w INT, seq INT, op TEXT, kind TEXT, cid TEXT, owner TEXT, rc INT, result TEXT, t0 REAL, t1 REAL);
 CREATE TABLE ctl(kind TEXT, owner TEXT, state TEXT, ips TEXT, cids TEXT);
+CREATE TABLE kills(spawned REAL, t REAL);
 .mode tabs
 .import $T/calls.tsv calls
 .import $T/ctl.tsv ctl
+.import $T/kills.tsv kills
 EOF
   # Views over the lease database: addresses of each lease, attachments with their lease.
   sql <<EOF
@@ -180,6 +194,7 @@ CREATE TABLE db_att AS SELECT a.container_id AS cid, le.owner_kind AS kind, le.o
 CREATE TABLE db_lease AS SELECT le.owner_kind AS kind, le.owner, ips.ips
   FROM l.leases le JOIN ips ON ips.lease_id = le.id WHERE le.network = '$NET';
 CREATE INDEX calls_by_cid ON calls(w, cid, seq);
+CREATE INDEX calls_by_t0 ON calls(t0);
 CREATE INDEX calls_by_owner ON calls(owner, op, rc);
 CREATE INDEX db_att_by_cid ON db_att(cid);
 CREATE INDEX db_lease_by_owner ON db_lease(owner, kind);
@@ -301,9 +316,19 @@ del_ok=$(count "SELECT count(*) FROM calls WHERE op = 'DEL' AND rc = 0")
 del_fail=$(count "SELECT count(*) FROM calls WHERE op = 'DEL' AND rc != 0")
 spooled=$(cat "$T"/w*.err 2>/dev/null | grep -c 'for replay' || true)
 expect_eq "every DEL exits 0 (acked or spooled)" 0 "$del_fail"
+# (g) the storm did what it is for: the daemon answered, and was killed under load. A kill
+# counts as mid-call when a call was in flight and the daemon had acked an ADD since its start.
+midcall=$(count "SELECT count(*) FROM kills k WHERE EXISTS (SELECT 1 FROM calls c WHERE c.t0 < k.t AND c.t1 > k.t)
+  AND EXISTS (SELECT 1 FROM calls a WHERE a.op = 'ADD' AND a.rc = 0 AND a.t1 > k.spawned AND a.t1 < k.t)")
+at_least() { # NAME MIN ACTUAL
+  if (($3 >= $2)); then pass "(g) $1: $3 (at least $2)"; else fail "(g) $1: $3, fewer than $2"; fi
+}
+at_least "acknowledged ADDs" "$MIN_ADDS" "$add_ok"
+at_least "DELs the daemon answered (not spooled)" "$MIN_DELS" "$((del_ok - spooled))"
+at_least "kills that landed while a plugin call was in flight" "$MIN_MIDCALL" "$midcall"
 live_end=$(count "SELECT count(*) FROM want")
 echo "TORTURE kills=$KILLED/$KILLS cycles=$CYCLES checkpoints=$CHECKPOINTS seconds=$ELAPSED calls=$calls" \
-  "add_acked=$add_ok add_failed=$add_fail(codes ${codes:-none}) del_acked=$del_ok del_spooled=$spooled" \
+  "midcall_kills=$midcall add_acked=$add_ok add_failed=$add_fail(codes ${codes:-none}) del_acked=$del_ok del_spooled=$spooled" \
   "spool_at_end=$SPOOLED_AT_END live_at_end=$live_end duplicates=$DUP lost=$LOST moved=$MOVED del_not_applied=$WRONG_DEL leftovers=$LEFTOVERS ctl_vs_db=$CTL_DIFF" \
   "vm_leases_never_acked=$VM_NEVER_ACKED check_rc=$CHECK_RC"
 finish

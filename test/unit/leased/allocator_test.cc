@@ -116,7 +116,7 @@ TEST_CASE("a reuse cooldown holds released addresses back even when nothing else
   CHECK(a.Next(0, 1060)->ToString() == "10.9.0.4");
 }
 
-TEST_CASE("addresses other nodes hold are skipped; ones they free become reusable, last") {
+TEST_CASE("addresses other nodes hold are skipped, ones they free become reusable last") {
   Pool pool = MakePool("10.9.0.0/29");  // .2-.6
   Allocator a(pool);
   a.MarkRemote(Ip("10.9.0.2"));

@@ -75,7 +75,7 @@ std::string Ip(const v1::AddReply& r) {
 
 }  // namespace
 
-TEST_CASE("a VM keeps its address through DEL and a new pod; a pod does not") {
+TEST_CASE("a VM keeps its address through DEL and a new pod, a pod does not") {
   Fixture f;
   std::string vm_ip = Ip(f.svc->Add(Add("c1", "virt-launcher-vm1-abcde")));
   CHECK(vm_ip == "10.9.0.2/24");

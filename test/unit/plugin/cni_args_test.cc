@@ -25,7 +25,7 @@ TEST_CASE("ARG-5 empty value is kept") {
   CHECK(ArgValue(a, "K") == "v");
 }
 
-TEST_CASE("ARG-5 trailing, leading and doubled ';' are skipped") {
+TEST_CASE("ARG-5 trailing, leading and doubled semicolons are skipped") {
   CniArgs a = ParseCniArgs(";A=1;;B=2;");
   CHECK(a.size() == 2);
   CHECK(ArgValue(a, "A") == "1");

@@ -335,7 +335,7 @@ TEST_CASE("GC-2 both attachment keys are read and merged without duplicates") {
   CHECK(c.valid_attachments[2].container_id() == "c3");
 }
 
-TEST_CASE("GC-2 null or empty list is an empty valid set; no key at all is code 7") {
+TEST_CASE("GC-2 null or empty list is an empty valid set, no key at all is code 7") {
   NetConfig c;
   CHECK(Parse(R"({"cniVersion":"1.1.0","name":"n","cni.dev/valid-attachments":null})", Command::kGc,
               &c)
