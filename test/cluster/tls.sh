@@ -2,12 +2,14 @@
 # Mutual TLS on the links that leave a node: one etcd member (https, client certs
 # required) on 127.0.0.1 and two vmip-leased with --tls-*; certificates made here with
 # openssl. A VM migrates between the nodes over TLS; the cluster view crosses the TLS
-# peer service; a node without a certificate, or with one from another CA, cannot join.
+# peer service; a node without a certificate, or with one from another CA, cannot join,
+# and the peer service refuses a client without a certificate or with another CA's.
 source "$(dirname "$0")/../e2e/lib.sh"
 
 PIDS=()
 tls_cleanup() {
   local rc=$?
+  set +e # under set -e the (exit "$rc") below would end the trap before cleanup ran
   kill -KILL "${PIDS[@]}" 2>/dev/null
   wait 2>/dev/null
   (exit "$rc")
@@ -71,6 +73,23 @@ cni ADD nb d1 virt-launcher-vm1-bbbbb; expect_rc "vm1 migration ADD on nb" 0
 expect_eq "same address across nodes over TLS" "$A" "$(jq -r '.ips[0].address' <<<"$OUT")"
 expect_eq "the cluster view reaches the other node through the TLS peer service" "na,nb" \
   "$("$VMIPCTL" --socket "$T/na.sock" leases --cluster --json | jq -r '[.[].reported_by] | unique | join(",")')"
+
+# The peer service asked directly (curl: HTTP/2 over TLS, an empty gRPC ListLeases).
+# A cluster certificate gets a gRPC answer; no certificate, or another CA's, is refused
+# in the TLS handshake, so no HTTP status at all (000).
+printf '\0\0\0\0\0' >"$T/empty.grpc"
+peer_call() { # CERT|none: the HTTP status and grpc-status of one call to na's peer port
+  local -a cert=()
+  [[ $1 == none ]] || cert=(--cert "$C/$1.pem" --key "$C/$1.key")
+  : >"$T/peer.headers"
+  curl -s -o /dev/null -D "$T/peer.headers" -w '%{http_code}' --http2 --max-time 5 \
+    --cacert "$C/ca.pem" "${cert[@]}" -H 'content-type: application/grpc' -H 'te: trailers' \
+    --data-binary @"$T/empty.grpc" https://127.0.0.1:27971/vmip.v1.Peer/ListLeases || true
+  echo " $(tr -d '\r' <"$T/peer.headers" | sed -n 's/^grpc-status: //p')"
+}
+expect_eq "the peer service answers a client with a cluster certificate" "200 0" "$(peer_call nb)"
+expect_eq "the peer service refuses a client without a certificate" "000 " "$(peer_call none)"
+expect_eq "the peer service refuses a certificate from another CA" "000 " "$(peer_call stranger)"
 
 "$LEASED" --socket "$T/plain.sock" --db "$T/plain.db" --spool-dir "$T/plain.spool" --cluster etcd \
   --etcd-endpoints https://127.0.0.1:23797 >"$T/plain.out" 2>&1 && RC=0 || RC=$?
