@@ -182,6 +182,7 @@ refuses() { # NAME DD_SEEK_PAGES DD_PAGES: garbage over those pages of a copy; m
   head -c $(($3 * PSIZE)) /dev/urandom | dd of="$db" bs="$PSIZE" seek="$2" conv=notrunc status=none
   out=$(timeout 10 "$LEASED" --socket "$T/bad.sock" --db "$db" --spool-dir "$T/badspool" 2>&1) || rc=$?
   echo "# $1: exit $rc: ${out:0:300}"
+  printf '%s\n' "$out" >>"$T/refused.log" # scanned for sanitizer reports by finish
   if ((rc != 0 && rc != 124)); then pass "$1: refuses to start (exit $rc)"; else
     fail "$1: vmip-leased $([[ $rc == 124 ]] && echo "served from it for 10 s" || echo "exited 0")"
   fi
