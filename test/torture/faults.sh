@@ -124,7 +124,7 @@ for i in $(seq 10 209); do # the WAL may still take a few commits; the 200th ADD
   [[ $RC == 0 ]] || echo "# DEL f-$i after the failed ADD on a full disk: rc=$RC ${OUT:0:200}"
   ((FULL_ERR_ADDS < 3)) || break
 done
-[[ -n $FULL_OUT ]] && pass "an ADD failed once the disk was full" || fail "200 ADDs on a full disk all succeeded"
+if [[ -n $FULL_OUT ]]; then pass "an ADD failed once the disk was full"; else fail "200 ADDs on a full disk all succeeded"; fi
 expect_match "the error says database/disk" '[Dd]atabase|[Dd]isk' "$(jq -r '.msg + " " + (.details // "")' <<<"${FULL_OUT:-{\}}")"
 echo "# full-disk ADD answered: $FULL_OUT"
 vmip_cmd DEL "${ACKED[0]%%=*}"
