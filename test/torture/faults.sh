@@ -124,7 +124,7 @@ for i in $(seq 10 209); do # the WAL may still take a few commits; the 200th ADD
   [[ $RC == 0 ]] || echo "# DEL f-$i after the failed ADD on a full disk: rc=$RC ${OUT:0:200}"
   ((FULL_ERR_ADDS < 3)) || break
 done
-[[ -n $FULL_OUT ]] && pass "an ADD failed once the disk was full" || fail "200 ADDs on a full disk all succeeded"
+if [[ -n $FULL_OUT ]]; then pass "an ADD failed once the disk was full"; else fail "200 ADDs on a full disk all succeeded"; fi
 expect_match "the error says database/disk" '[Dd]atabase|[Dd]isk' "$(jq -r '.msg + " " + (.details // "")' <<<"${FULL_OUT:-{\}}")"
 echo "# full-disk ADD answered: $FULL_OUT"
 vmip_cmd DEL "${ACKED[0]%%=*}"
@@ -182,6 +182,7 @@ refuses() { # NAME DD_SEEK_PAGES DD_PAGES: garbage over those pages of a copy; m
   head -c $(($3 * PSIZE)) /dev/urandom | dd of="$db" bs="$PSIZE" seek="$2" conv=notrunc status=none
   out=$(timeout 10 "$LEASED" --socket "$T/bad.sock" --db "$db" --spool-dir "$T/badspool" 2>&1) || rc=$?
   echo "# $1: exit $rc: ${out:0:300}"
+  printf '%s\n' "$out" >>"$T/refused.log" # scanned for sanitizer reports by finish
   if ((rc != 0 && rc != 124)); then pass "$1: refuses to start (exit $rc)"; else
     fail "$1: vmip-leased $([[ $rc == 124 ]] && echo "served from it for 10 s" || echo "exited 0")"
   fi

@@ -21,6 +21,7 @@ as_nobody() { # CMD CID: the plugin as uid/gid 65534; sets OUT ERR RC MS
   OUT=$("${NOBODY[@]}" env -i PATH=/usr/bin:/bin CNI_COMMAND="$1" CNI_CONTAINERID="$2" \
     CNI_NETNS=/var/run/netns/priv CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni "$PLUGIN" <"$T/conf.json" 2>"$T/stderr") || RC=$?
   ERR=$(<"$T/stderr")
+  cat "$T/stderr" >>"$T/plugins.err"
   MS=$((($(date +%s%N) - t0) / 1000000))
 }
 write_conf() {
