@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 namespace vmip::cni {
 namespace {
@@ -43,23 +45,53 @@ CniError SyncDir(const std::string& dir) {
   return rc == 0 ? CniError::Ok() : IoError("fsync", dir);
 }
 
-// Writes data to a fresh temp file in dir and fsyncs it; *tmp is its path.
+constexpr std::string_view kTempPrefix = "/.del-";
+constexpr size_t kTempRandom = 6;  // mkstemps' XXXXXX
+
+// Writes data to a fresh temp file in dir and fsyncs it; *tmp is its path. close() is
+// checked too: some file systems report a failed write only there.
 CniError WriteTemp(const std::string& dir, const std::string& data, std::string* tmp) {
-  *tmp = dir + "/.del-XXXXXX.tmp";
+  *tmp = dir + std::string(kTempPrefix) + std::string(kTempRandom, 'X') + ".tmp";
   int fd = mkstemps(tmp->data(), 4);
   if (fd < 0) return IoError("create temp file in", dir);
   CniError err = WriteAll(fd, data, *tmp);
   if (err.ok() && fsync(fd) != 0) err = IoError("fsync", *tmp);
-  close(fd);
+  if (close(fd) != 0 && err.ok()) err = IoError("close", *tmp);
   if (!err.ok()) unlink(tmp->c_str());
   return err;
+}
+
+// Network names and container IDs may contain '-', the separator: it and every byte
+// outside [A-Za-z0-9._] become %XX, so two different callers never share a name.
+std::string EscapeForName(const std::string& s) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '.' || c == '_') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// The record's final path. A name too long for the file system gets the temp file's
+// random part instead ('~' never appears in escaped names): unique, so nothing collides,
+// at the cost that a repeated DEL is recorded twice (replaying a DEL twice is harmless).
+std::string FinalPath(const std::string& dir, const std::string& name, const std::string& tmp) {
+  if (name.size() <= kMaxSpoolName) return dir + "/" + name;
+  return dir + "/del-~" + tmp.substr(dir.size() + kTempPrefix.size(), kTempRandom) + ".pb";
 }
 
 }  // namespace
 
 std::string SpoolFileName(const vmip::v1::DelRequest& req) {
   const auto& c = req.caller();
-  return "del-" + c.network() + "-" + c.container_id() + "-" + c.ifname() + ".pb";
+  return "del-" + EscapeForName(c.network()) + "-" + EscapeForName(c.container_id()) + "-" +
+         EscapeForName(c.ifname()) + ".pb";
 }
 
 CniError SpoolDel(const std::string& dir, const vmip::v1::DelRequest& req, std::string* path) {
@@ -68,7 +100,7 @@ CniError SpoolDel(const std::string& dir, const vmip::v1::DelRequest& req, std::
   if (auto err = MakeDirs(dir); !err.ok()) return err;
   std::string tmp;
   if (auto err = WriteTemp(dir, data, &tmp); !err.ok()) return err;
-  *path = dir + "/" + SpoolFileName(req);
+  *path = FinalPath(dir, SpoolFileName(req), tmp);
   if (rename(tmp.c_str(), path->c_str()) != 0) {
     CniError err = IoError("rename to", *path);
     unlink(tmp.c_str());
