@@ -78,12 +78,21 @@ std::string EscapeForName(const std::string& s) {
   return out;
 }
 
-// The record's final path. A name too long for the file system gets the temp file's
-// random part instead ('~' never appears in escaped names): unique, so nothing collides,
-// at the cost that a repeated DEL is recorded twice (replaying a DEL twice is harmless).
-std::string FinalPath(const std::string& dir, const std::string& name, const std::string& tmp) {
-  if (name.size() <= kMaxSpoolName) return dir + "/" + name;
-  return dir + "/del-~" + tmp.substr(dir.size() + kTempPrefix.size(), kTempRandom) + ".pb";
+// Moves the written temp file to the record's final path. A name too long for the file
+// system becomes "del-~<the temp file's random part>.pb" ('~' never appears in escaped
+// names), placed with link(), which never replaces an existing record: a long name is
+// recorded once per DEL instead of overwritten (replaying a DEL twice is harmless).
+// *taken: the unique name exists already (try again with another temp file).
+CniError Publish(const std::string& dir, const std::string& name, const std::string& tmp,
+                 std::string* path, bool* taken) {
+  bool unique = name.size() > kMaxSpoolName;
+  *path = unique ? dir + "/del-~" + tmp.substr(dir.size() + kTempPrefix.size(), kTempRandom) + ".pb"
+                 : dir + "/" + name;
+  int rc = unique ? link(tmp.c_str(), path->c_str()) : rename(tmp.c_str(), path->c_str());
+  *taken = rc != 0 && errno == EEXIST;
+  CniError err = rc == 0 ? CniError::Ok() : IoError(unique ? "link to" : "rename to", *path);
+  if (unique || rc != 0) unlink(tmp.c_str());
+  return err;
 }
 
 }  // namespace
@@ -98,15 +107,14 @@ CniError SpoolDel(const std::string& dir, const vmip::v1::DelRequest& req, std::
   std::string data;
   if (!req.SerializeToString(&data)) return MakeError(kErrIo, "cannot serialize DelRequest");
   if (auto err = MakeDirs(dir); !err.ok()) return err;
-  std::string tmp;
-  if (auto err = WriteTemp(dir, data, &tmp); !err.ok()) return err;
-  *path = FinalPath(dir, SpoolFileName(req), tmp);
-  if (rename(tmp.c_str(), path->c_str()) != 0) {
-    CniError err = IoError("rename to", *path);
-    unlink(tmp.c_str());
-    return err;
+  CniError err;
+  bool taken = true;
+  for (int attempt = 0; attempt < 8 && taken; attempt++) {
+    std::string tmp;
+    if (err = WriteTemp(dir, data, &tmp); !err.ok()) return err;
+    if (err = Publish(dir, SpoolFileName(req), tmp, path, &taken); err.ok()) return SyncDir(dir);
   }
-  return SyncDir(dir);
+  return err;
 }
 
 }  // namespace vmip::cni
