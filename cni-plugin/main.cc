@@ -154,6 +154,9 @@ Outcome Run() {
     return Fail(PeekCniVersion(bytes), err);
   }
   in.args = ParseCniArgs(in.env.args);
+  if (in.env.command == Command::kAdd || in.env.command == Command::kCheck) {
+    if (auto err = CheckArgKeys(in.args); !err.ok()) return Fail(in.config.cni_version, err);
+  }
   return Dispatch(in);
 }
 

@@ -120,6 +120,9 @@ class BackgroundWork {
 int Serve(const Options& o) {
   for (const std::string& dir : {Dirname(o.socket), Dirname(o.db), o.spool_dir})
     if (!MakeDirs(dir)) return Fail("cannot create directory " + dir + ": " + strerror(errno));
+  // Before anything else: a daemon already serving this socket owns the spool too, and
+  // replaying its records into another database would lose those DELs for it.
+  if (SocketIsLive(o.socket)) return Fail("another daemon is serving " + o.socket);
   if (!LockDatabase(o.db)) return Fail("database " + o.db + " is in use by another vmip-leased");
   auto store = vmip::LeaseStore::Open(o.db);
   if (!store.ok()) return Fail(store.error().msg);
@@ -147,7 +150,6 @@ int Serve(const Options& o) {
   uint64_t replayed = vmip::ReplaySpool(o.spool_dir, service);
   BackgroundWork background(&service, o.spool_dir, cluster != nullptr);
 
-  if (SocketIsLive(o.socket)) return Fail("another daemon is serving " + o.socket);
   unlink(o.socket.c_str());
   vmip::CniService cni(&service);
   vmip::AdminService admin(&service, vmip::DaemonFacts{o.db, o.spool_dir, replayed}, peers.get());

@@ -14,6 +14,10 @@ namespace {
 using nlohmann::json;
 namespace v1 = vmip::v1;
 
+// Ranges of the numeric options; the daemon refuses a larger reservation anyway.
+constexpr uint32_t kMaxHistoryLimit = 1000000;
+constexpr uint32_t kMaxReserveCount = 4096;
+
 struct Global {
   std::string socket = "/run/vmip/leased.sock";
   bool json = false;
@@ -360,13 +364,11 @@ int main(int argc, char** argv) {
   history->add_option("--vm", *hist.mutable_vm(), "only this VM (namespace/name)");
   history->add_option("--ip", *hist.mutable_ip(), "only this address");
   history->add_option("--network", *hist.mutable_network(), "only this network");
-  history->add_option(
-      "--limit",
-      [&hist](const CLI::results_t& r) {
-        hist.set_limit(std::stoul(r[0]));
-        return true;
-      },
-      "at most this many events (default 100)");
+  // Numeric options are typed and ranged: "abc", "-1" or an overflow is a usage error
+  // (exit 2), never an exception that aborts the process.
+  uint32_t limit = 0;  // 0: the daemon's default
+  history->add_option("--limit", limit, "at most this many events (default 100)")
+      ->check(CLI::Range(uint32_t{1}, kMaxHistoryLimit));
   json_flag(history);
   cluster_flag(history);
 
@@ -380,7 +382,8 @@ int main(int argc, char** argv) {
   reserve->add_option("--name", *res.mutable_name(), "reservation name")->required();
   auto* ip_opt = reserve->add_option("--ip", *res.mutable_ip(), "reserve this address");
   reserve->add_option("--count", count, "reserve this many addresses from the pool")
-      ->excludes(ip_opt);
+      ->excludes(ip_opt)
+      ->check(CLI::Range(uint32_t{1}, kMaxReserveCount));
   json_flag(reserve);
 
   v1::UnreserveRequest unres;
@@ -402,13 +405,21 @@ int main(int argc, char** argv) {
   json_flag(app.add_subcommand(
       "check", "compare the lease table, the free sets and the spool; exit 1 on any problem"));
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is 0; every usage error is 2, whatever CLI11's own code for it (104, 105...).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   std::string cmd = app.get_subcommands().front()->get_name();
   if (cmd == "leases") return Leases(g, filter);
   if (cmd == "pools") return Pools(g);
   if (cmd == "status") return Status(g);
   if (cmd == "show") return Show(g, what, show_network);
-  if (cmd == "history") return History(g, hist);
+  if (cmd == "history") {
+    hist.set_limit(limit);
+    return History(g, hist);
+  }
   if (cmd == "reserve") {
     res.set_count(count);
     return Reserve(g, res);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 
 namespace vmip {
 namespace {
@@ -18,15 +19,34 @@ bool IsDnsName(const std::string& s) {
   });
 }
 
+constexpr std::string_view kLauncherPrefix = "virt-launcher-";
+
+bool IsLauncherPod(const std::string& pod) {
+  return pod.compare(0, kLauncherPrefix.size(), kLauncherPrefix) == 0;
+}
+
 // "virt-launcher-<vm>-<xxxxx>" -> "<vm>", else "".
 std::string VmFromLauncherPod(const std::string& pod) {
-  const std::string prefix = "virt-launcher-";
-  if (pod.size() < prefix.size() + 7 || pod.compare(0, prefix.size(), prefix) != 0) return "";
+  const size_t prefix = kLauncherPrefix.size();
+  if (pod.size() < prefix + 7 || !IsLauncherPod(pod)) return "";
   size_t dash = pod.size() - 6;
   if (pod[dash] != '-') return "";
   for (size_t i = dash + 1; i < pod.size(); i++)
     if (!std::isalnum(static_cast<unsigned char>(pod[i]))) return "";
-  return pod.substr(prefix.size(), dash - prefix.size());
+  return pod.substr(prefix, dash - prefix);
+}
+
+// Kubernetes keeps kGeneratedNameMax - 5 characters of a generateName and appends 5
+// random ones, so a launcher pod name of exactly kGeneratedNameMax may hold a cut VM
+// name that another VM shares (or no dash at all where the cut fell): never parsed.
+Error CutLauncherName(const std::string& pod) {
+  const std::string max = std::to_string(kGeneratedNameMax);
+  return MakeError(kInvalidConfig,
+                   "VM identity ambiguous: pod name \"" + pod + "\" has " + max +
+                       " characters, so Kubernetes may have cut the VM name in it at " + max +
+                       " characters (two VMs can share the cut name); name the VM explicitly "
+                       "with args.cni.vm in the network config (Multus cni-args) or "
+                       "VMIP_VM=<name> in CNI_ARGS");
 }
 
 Result<Owner> VmOwner(const std::string& ns, const std::string& vm, const std::string& source) {
@@ -58,16 +78,18 @@ OwnerKind OwnerKindFromName(const std::string& name) {
 }
 
 Result<Owner> ResolveOwner(const v1::Caller& caller) {
-  const std::string& ns = caller.pod_namespace().empty() ? "default" : caller.pod_namespace();
+  const std::string ns =
+      caller.pod_namespace().empty() ? kDefaultNamespace : caller.pod_namespace();
   if (!caller.vm().empty()) {
     size_t slash = caller.vm().find('/');
     if (slash == std::string::npos) return VmOwner(ns, caller.vm(), "args.cni.vm/VMIP_VM");
     return VmOwner(caller.vm().substr(0, slash), caller.vm().substr(slash + 1),
                    "args.cni.vm/VMIP_VM");
   }
-  std::string vm = VmFromLauncherPod(caller.pod_name());
-  if (!vm.empty() && !caller.pod_namespace().empty())
-    return VmOwner(caller.pod_namespace(), vm, "K8S_POD_NAME");
+  const std::string& pod = caller.pod_name();
+  if (IsLauncherPod(pod) && pod.size() == kGeneratedNameMax) return CutLauncherName(pod);
+  std::string vm = VmFromLauncherPod(pod);
+  if (!vm.empty()) return VmOwner(ns, vm, "K8S_POD_NAME");
   return Owner{OwnerKind::kPod, caller.container_id()};
 }
 

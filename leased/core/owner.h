@@ -20,8 +20,17 @@ struct Owner {
 
 OwnerKind OwnerKindFromName(const std::string& name);
 
+// The namespace of a VM when the runtime passes no K8S_POD_NAMESPACE (podman's CNI
+// backend passes K8S_POD_NAME only), and of a VMIP_VM name without "namespace/".
+inline constexpr const char* kDefaultNamespace = "default";
+
+// Longest name Kubernetes generates from a generateName (58 kept + 5 random).
+inline constexpr size_t kGeneratedNameMax = 63;
+
 // First match wins: the explicit VM name (args.cni.vm / VMIP_VM), then the KubeVirt
 // pod name pattern virt-launcher-<vm>-<5 chars>, else the pod (container ID).
+// A virt-launcher- pod name of kGeneratedNameMax characters may carry a cut VM name:
+// without an explicit VM name it is refused (code 7), never guessed, never a pod.
 Result<Owner> ResolveOwner(const v1::Caller& caller);
 
 }  // namespace vmip

@@ -271,7 +271,7 @@ echo "## ARG-5: lenient CNI_ARGS"
 vmip_cmd ADD "$CONF" arg5 "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAME=a=b;;EMPTY=;DUP=1;DUP=2;"
 expect_rc "ARG-5 '=' in a value, empty pair, empty value, duplicate key, trailing ';'" 0
 vmip_cmd DEL "$CONF" arg5 "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAME=a=b;;EMPTY=;DUP=1;DUP=2;"
-vmip_cmd ADD "$CONF" arg5vm "CNI_ARGS=FOO=x=y;K8S_POD_NAMESPACE=default;K8S_POD_NAME=virt-launcher-argvm-abcde"
+vmip_cmd ADD "$CONF" arg5vm "CNI_ARGS=IgnoreUnknown=1;FOO=x=y;K8S_POD_NAMESPACE=default;K8S_POD_NAME=virt-launcher-argvm-abcde"
 expect_eq "ARG-5 pod-name identity parsed next to an odd pair" vm "$(lease_field default/argvm .owner_kind | tr -d '"')"
 
 echo "## deploy/10-vmnet.conflist is accepted as written (dual stack, rangeStart, exclude)"

@@ -57,3 +57,36 @@ TEST_CASE("comma lists drop empty items") {
         std::vector<std::string>{"10.0.0.1", "fd00::1/64"});
   CHECK(SplitCommaList("").empty());
 }
+
+TEST_CASE("ARG-3 known keys pass without IgnoreUnknown") {
+  CHECK(CheckArgKeys(ParseCniArgs("K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;K8S_POD_UID=u;"
+                                  "K8S_POD_INFRA_CONTAINER_ID=c;IP=10.0.0.1;VMIP_VM=v;"
+                                  "VMIP_RESERVATION=r"))
+            .ok());
+  CHECK(CheckArgKeys(ParseCniArgs("")).ok());
+}
+
+TEST_CASE("ARG-3 an unknown key without IgnoreUnknown is code 4 naming the key") {
+  CniError err = CheckArgKeys(ParseCniArgs("K8S_POD_NAME=p;FOO=1;ip=10.0.0.1"));
+  CHECK(err.code == 4);
+  CHECK_THAT(err.msg, Catch::Contains("unknown args [FOO ip]") && Catch::Contains("IgnoreUnknown"));
+}
+
+TEST_CASE("ARG-3 IgnoreUnknown true (1, true, any case) ignores unknown keys") {
+  for (const char* v : {"1", "true", "TRUE", "True"})
+    CHECK(CheckArgKeys(ParseCniArgs(std::string("IgnoreUnknown=") + v + ";FOO=1")).ok());
+}
+
+TEST_CASE("ARG-3 IgnoreUnknown false keeps unknown keys an error") {
+  for (const char* v : {"0", "false", "FALSE"})
+    CHECK(CheckArgKeys(ParseCniArgs(std::string("IgnoreUnknown=") + v + ";FOO=1")).code == 4);
+  CHECK(CheckArgKeys(ParseCniArgs("IgnoreUnknown=0;IP=10.0.0.1")).ok());
+}
+
+TEST_CASE("ARG-3 an IgnoreUnknown that is not a boolean is code 4") {
+  for (const char* v : {"yes", "", "2"}) {
+    CniError err = CheckArgKeys(ParseCniArgs(std::string("IgnoreUnknown=") + v));
+    CHECK(err.code == 4);
+    CHECK_THAT(err.msg, Catch::Contains("IgnoreUnknown"));
+  }
+}

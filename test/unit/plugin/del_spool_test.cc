@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -32,11 +33,12 @@ std::vector<std::string> ListDir(const std::string& dir) {
   return names;
 }
 
-vmip::v1::DelRequest Request(const std::string& cid) {
+vmip::v1::DelRequest Request(const std::string& cid, const std::string& network = "net1",
+                             const std::string& ifname = "eth0") {
   vmip::v1::DelRequest r;
-  r.mutable_caller()->set_network("net1");
+  r.mutable_caller()->set_network(network);
   r.mutable_caller()->set_container_id(cid);
-  r.mutable_caller()->set_ifname("eth0");
+  r.mutable_caller()->set_ifname(ifname);
   r.mutable_caller()->set_pod_name("virt-launcher-vm1-abcde");
   return r;
 }
@@ -45,6 +47,35 @@ vmip::v1::DelRequest Request(const std::string& cid) {
 
 TEST_CASE("DEL-4 spool file name is del-<network>-<containerid>-<ifname>.pb") {
   CHECK(SpoolFileName(Request("c1")) == "del-net1-c1-eth0.pb");
+  CHECK(SpoolFileName(Request("c.1_x", "vm-net", "net1@x")) == "del-vm%2Dnet-c.1_x-net1%40x.pb");
+}
+
+TEST_CASE("DEL-4 names with '-' never share a spool record") {
+  // network "a-b" + container "c" versus network "a" + container "b-c", and so on.
+  std::set<std::string> names = {
+      SpoolFileName(Request("c", "a-b")), SpoolFileName(Request("b-c", "a")),
+      SpoolFileName(Request("c-eth0", "a", "x")), SpoolFileName(Request("c", "a", "eth0-x")),
+      SpoolFileName(Request("c", "a%2Db"))};
+  CHECK(names.size() == 5);
+  std::string dir = TempDir();
+  std::string path;
+  REQUIRE(SpoolDel(dir, Request("c", "a-b"), &path).ok());
+  REQUIRE(SpoolDel(dir, Request("b-c", "a"), &path).ok());
+  CHECK(ListDir(dir).size() == 2);
+  std::system(("rm -rf " + dir).c_str());
+}
+
+TEST_CASE("DEL-4 a name too long for the file system gets a unique record each") {
+  std::string network(300, 'n');
+  std::string dir = TempDir();
+  std::string first, second;
+  REQUIRE(SpoolDel(dir, Request("c1", network), &first).ok());
+  REQUIRE(SpoolDel(dir, Request("c2", network), &second).ok());
+  CHECK(first != second);
+  CHECK(first.rfind(dir + "/del-~", 0) == 0);
+  CHECK(first.size() - dir.size() <= kMaxSpoolName);
+  CHECK(ListDir(dir).size() == 2);
+  std::system(("rm -rf " + dir).c_str());
 }
 
 TEST_CASE("DEL-4 spooled DEL is a parseable DelRequest in a new 0700 directory") {
