@@ -34,7 +34,7 @@ CniError ReadIgnoreUnknown(const CniArgs& args, bool* ignore) {
   std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
   if (v == "1" || v == "true") *ignore = true;
   if (*ignore || v == "0" || v == "false") return CniError::Ok();
-  return MakeError(kErrInvalidEnv, "CNI_ARGS: IgnoreUnknown=\"" + it->second.substr(0, 64) +
+  return MakeError(kInvalidEnv, "CNI_ARGS: IgnoreUnknown=\"" + it->second.substr(0, 64) +
                                        "\" is not a boolean (1, true, 0 or false)");
 }
 
@@ -47,7 +47,7 @@ CniError CheckArgKeys(const CniArgs& args) {
   for (const auto& [key, value] : args)
     if (!IsKnownKey(key)) unknown += (unknown.empty() ? "" : " ") + key.substr(0, 64);
   if (unknown.empty()) return CniError::Ok();
-  return MakeError(kErrInvalidEnv, "CNI_ARGS: unknown args [" + unknown +
+  return MakeError(kInvalidEnv, "CNI_ARGS: unknown args [" + unknown +
                                        "]; add IgnoreUnknown=1 to CNI_ARGS to ignore them");
 }
 
