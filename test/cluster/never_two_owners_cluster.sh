@@ -4,6 +4,10 @@
 # bridge in a hub netns that reads etcd from 10.253.0.100. Nothing touches the host's
 # network. The same layout as cluster.sh, plus kill -9 / restart and cut / join.
 
+TTL=3 # the nodes' etcd lease: a dead or cut-off node's attachments expire after it
+ETCD_PIDS=() NODE_PIDS=()
+CLUSTER="e1=http://10.253.0.11:2380,e2=http://10.253.0.12:2380,e3=http://10.253.0.13:2380"
+
 cluster_cleanup() {
   local rc=$?
   kill -KILL "${NODE_PIDS[@]}" "${ETCD_PIDS[@]}" 2>/dev/null
@@ -37,7 +41,7 @@ start_etcd() { # I
     --listen-peer-urls "http://10.253.0.1$i:2380" --initial-advertise-peer-urls "http://10.253.0.1$i:2380" \
     --initial-cluster "$CLUSTER" --initial-cluster-state new --heartbeat-interval 50 --election-timeout 500 \
     >>"$T/etcd$i.log" 2>&1 &
-  ETCD_PIDS[$i]=$!
+  ETCD_PIDS[i]=$!
 }
 endpoints() { # every member's client URL; without $1 (a node that is cut off)
   local i
@@ -58,7 +62,7 @@ start_node() { # I
   ip netns exec "$(ns n$i)" "$LEASED" --socket "$T/n$i.sock" --db "$T/n$i.db" --spool-dir "$T/n$i.spool" \
     --node-name "n$i" --cluster etcd --etcd-endpoints "$(endpoints)" --peer-address "10.253.0.1$i:7070" \
     --etcd-lease-ttl "$TTL" --log-level debug >>"$T/n$i.log" 2>&1 &
-  NODE_PIDS[$i]=$!
+  NODE_PIDS[i]=$!
   for ((k = 0; k < 100; k++)); do
     "$VMIPCTL" --socket "$T/n$i.sock" status >/dev/null 2>&1 && return 0
     kill -0 "${NODE_PIDS[$i]}" 2>/dev/null || { tail "$T/n$i.log" >&2; die "node n$i exited at start"; }
