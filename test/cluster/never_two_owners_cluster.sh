@@ -10,6 +10,7 @@ CLUSTER="e1=http://10.253.0.11:2380,e2=http://10.253.0.12:2380,e3=http://10.253.
 
 cluster_cleanup() {
   local rc=$?
+  set +e # else "(exit 1)" below would end the trap before cleanup removes the netns
   kill -KILL "${NODE_PIDS[@]}" "${ETCD_PIDS[@]}" 2>/dev/null
   wait 2>/dev/null
   (exit "$rc")
