@@ -34,6 +34,15 @@ void Allocator::ReplaceRemote(const std::set<IpAddress>& held, int64_t now) {
     if (!remote_.count(ip)) MarkReleased(ip, now);
 }
 
+void Allocator::ForgetRemote(const IpAddress& ip, int64_t now) {
+  if (remote_.erase(ip)) MarkReleased(ip, now);
+}
+
+void Allocator::HandOver(const IpAddress& ip) {
+  taken_.erase(ip);
+  remote_.insert(ip);
+}
+
 void Allocator::MoveToNextRange(int set) {
   Cursor& c = cursors_[set];
   const auto& ranges = pool_->sets()[set].ranges;
