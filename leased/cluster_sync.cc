@@ -86,12 +86,49 @@ void LeaseService::ApplyAddressChange(const AddressChange& change) {
   auto it = networks_.find(change.network);
   auto ip = ParseIp(change.ip);
   if (it == networks_.end() || !ip) return;  // a network's first ADD reads them all
-  if (change.bound)
-    it->second->allocator->MarkRemote(*ip);
-  else
-    it->second->allocator->ForgetRemote(*ip, clock_());
+  Allocator& alloc = *it->second->allocator;
   Log(LogLevel::kDebug, "op=watch network=" + change.network + " ip=" + change.ip +
                             (change.bound ? " bound" : " freed"));
+  if (change.bound) return alloc.MarkRemote(*ip);
+  Error e;
+  if (alloc.taken().count(*ip)) {
+    e = DropReleasedElsewhere(change.network, change.ip);
+  } else if (alloc.IsTaken(*ip)) {
+    // Recorded like a local release, so the table and the free sets agree.
+    e = store_->MarkReleased(change.network, change.ip, clock_());
+    if (!e.code) alloc.ForgetRemote(*ip, clock_());
+  }
+  store_->Idle();
+  if (e.code)
+    Log(LogLevel::kError, "op=watch network=" + change.network + " ip=" + change.ip +
+                              " msg=\"" + e.msg + "\"");
+}
+
+// A detached VM lease here whose binding another node released (`vmipctl release`
+// there): this copy is stale and goes too. An attached one is left alone: its
+// address is in use here, which an operator must see (vmipctl check).
+Error LeaseService::DropReleasedElsewhere(const std::string& network, const std::string& ip) {
+  auto holder = store_->FindHolder(network, ip);
+  if (!holder.ok()) return holder.error();
+  if (!holder.value()) return Error{};
+  const LeaseRow& lease = *holder.value();
+  auto left = store_->CountAttachments(lease.id);
+  if (!left.ok()) return left.error();
+  if (left.value() > 0)
+    return MakeError(kInternal, "the cluster freed " + ip + " while " + lease.owner_kind + " " +
+                                    lease.owner + " is attached here");
+  std::vector<Released> released;
+  Error e = store_->Begin();
+  if (!e.code) e = FreeLease(lease, "", &released, /*queue_cluster_release=*/false);
+  if (!e.code) e = Commit();
+  if (e.code) {
+    store_->Rollback();
+    return e;
+  }
+  ApplyReleased(released);
+  Log(LogLevel::kInfo, "op=drop-copy network=" + network + " owner=" + lease.owner +
+                           " msg=\"released elsewhere in the cluster\"");
+  return Error{};
 }
 
 Error LeaseService::DropHandedOver(const LeaseRow& lease, std::vector<Released>* released) {

@@ -106,6 +106,7 @@ class LeaseService {
   // Deletes this node's copy of a binding another node adopted; the address stays
   // taken (by that node).
   Error DropHandedOver(const LeaseRow& lease, std::vector<Released>* released);
+  Error DropReleasedElsewhere(const std::string& network, const std::string& ip);
   v1::ReleaseReply ReleaseInCluster(const v1::ReleaseRequest& req);
   // The local part of a release: leases and (with force) their attachments.
   Error ReleaseLocal(const std::vector<LeaseRow>& leases, bool force, bool queue_cluster,
