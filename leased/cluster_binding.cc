@@ -97,8 +97,8 @@ Error LeaseService::Reclaim(const v1::Caller& c, const std::string& key,
     auto taken = cluster_->TakeOver(c.network(), key, binding);
     if (!taken.ok()) return taken.error();
     revision = taken.value();
-    Log(LogLevel::kInfo, "op=reclaim network=" + c.network() + " owner=" + key +
-                             " from_node=" + binding.node);
+    Log(LogLevel::kInfo,
+        "op=reclaim network=" + c.network() + " owner=" + key + " from_node=" + binding.node);
   }
   if (!lease->handed_to.empty())
     if (Error e = store_->SetHandedTo(lease->id, ""); e.code) return e;

@@ -54,17 +54,17 @@ v1::ReleaseReply LeaseService::ReleaseInCluster(const v1::ReleaseRequest& req) {
     auto leases = store_->LeasesOf(req.network(), "vm", req.vm());
     if (!leases.ok()) return WithError<v1::ReleaseReply>(leases.error());
     if (leases.value().empty() && bindings.value().empty())
-      return WithError<v1::ReleaseReply>(MakeError(
-          kNoLease, "VM " + req.vm() + " holds no lease in the cluster" +
-                        (req.network().empty() ? "" : " on network " + req.network())));
+      return WithError<v1::ReleaseReply>(
+          MakeError(kNoLease, "VM " + req.vm() + " holds no lease in the cluster" +
+                                  (req.network().empty() ? "" : " on network " + req.network())));
     for (const LeaseRow& l : leases.value()) {  // refuse before anything is deleted
       auto local = store_->AttachmentsOf(l.id);
       if (!local.ok()) return WithError<v1::ReleaseReply>(local.error());
       if (!local.value().empty() && !req.force())
         return WithError<v1::ReleaseReply>(MakeError(
             kLeaseAttached, "VM " + req.vm() + " is attached to container " +
-                                local.value()[0].container_id + " on node " + node_ +
-                                " (network " + l.network + "); stop the VM first or use --force"));
+                                local.value()[0].container_id + " on node " + node_ + " (network " +
+                                l.network + "); stop the VM first or use --force"));
     }
     std::set<std::string> ips;
     bool changed = false;
@@ -95,8 +95,8 @@ v1::ReleaseReply LeaseService::ReleaseInCluster(const v1::ReleaseRequest& req) {
       for (const AddressRow& a : l.addresses) ips.insert(a.ip);
     v1::ReleaseReply reply;
     for (const std::string& ip : ips) reply.add_ips(ip);
-    Log(LogLevel::kInfo, "op=release vm=" + req.vm() + " cluster_bindings=" +
-                             std::to_string(bindings.value().size()) +
+    Log(LogLevel::kInfo, "op=release vm=" + req.vm() +
+                             " cluster_bindings=" + std::to_string(bindings.value().size()) +
                              " addresses=" + std::to_string(reply.ips_size()));
     return reply;
   }

@@ -100,8 +100,8 @@ void LeaseService::ApplyAddressChange(const AddressChange& change) {
   }
   store_->Idle();
   if (e.code)
-    Log(LogLevel::kError, "op=watch network=" + change.network + " ip=" + change.ip +
-                              " msg=\"" + e.msg + "\"");
+    Log(LogLevel::kError,
+        "op=watch network=" + change.network + " ip=" + change.ip + " msg=\"" + e.msg + "\"");
 }
 
 // A detached VM lease here whose binding another node released (`vmipctl release`
@@ -228,7 +228,7 @@ void LeaseService::FlushOutbox() {
   for (const OutboxRow& row : rows) {
     Error e = ApplyOutboxRow(row);
     if (e.code == kTryAgainLater) break;  // etcd unreachable: keep the rest, in order
-    if (e.code)  // never retried: it would fail the same way forever
+    if (e.code)                           // never retried: it would fail the same way forever
       Log(LogLevel::kError, "op=outbox " + row.op + "=" + row.key + " msg=\"" + e.msg + "\"");
     done.push_back(row.id);
   }

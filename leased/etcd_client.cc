@@ -201,8 +201,7 @@ void EtcdClient::WatchPrefix(const std::string& prefix, std::function<void()> on
   watcher_ = std::thread([this, prefix, on_start, on_events] {
     int64_t next = 0;  // 0: start from now and re-read
     for (size_t i = current_.load();; i++) {
-      if (!WatchOnce(endpoints_[i % endpoints_.size()], prefix, &next, on_start, on_events))
-        return;
+      if (!WatchOnce(endpoints_[i % endpoints_.size()], prefix, &next, on_start, on_events)) return;
       std::unique_lock<std::mutex> lock(mu_);  // a lost stream: next member, soon
       if (stop_cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_; }))
         return;

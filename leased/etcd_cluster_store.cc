@@ -247,8 +247,9 @@ Error EtcdClusterStore::Attach(const std::string& network, const std::string& at
   auto r = etcd_->Txn(txn);
   if (!r.ok()) return r.error();
   if (!r.value().succeeded())
-    return MakeError(kTryAgainLater, "the cluster binding of " + owner + " on network " + network +
-                                         " changed (released or adopted elsewhere) during this ADD");
+    return MakeError(kTryAgainLater,
+                     "the cluster binding of " + owner + " on network " + network +
+                         " changed (released or adopted elsewhere) during this ADD");
   Remember(key, value);
   return Error{};
 }

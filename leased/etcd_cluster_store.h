@@ -38,13 +38,12 @@ class EtcdClusterStore final : public ClusterStore {
   Result<ReleaseOutcome> Release(const std::string& network, const std::string& owner,
                                  const std::vector<std::string>& ips, int64_t revision,
                                  int64_t attachments_seen_at) override;
-  Error Attach(const std::string& network, const std::string& attachment,
-               const std::string& owner, const std::string& token,
-               int64_t binding_revision) override;
+  Error Attach(const std::string& network, const std::string& attachment, const std::string& owner,
+               const std::string& token, int64_t binding_revision) override;
   Error Reattach(const std::string& network, const std::string& attachment,
                  const std::string& owner, const std::string& token) override;
-  Error Detach(const std::string& network, const std::string& attachment,
-               const std::string& owner, const std::string& token) override;
+  Error Detach(const std::string& network, const std::string& attachment, const std::string& owner,
+               const std::string& token) override;
   Result<ClusterAttachments> Attachments(const std::string& network) override;
   Result<std::vector<std::string>> BoundAddresses(const std::string& network) override;
   void WatchAddresses(std::function<void(const AddressChange&)> fn,

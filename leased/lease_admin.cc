@@ -49,7 +49,8 @@ v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
       break;
     }
     LeaseRow lease{
-        0, req.network(), "reservation", req.name(), "", "#" + picked.value()[0].ip, now, "", {}, 0, ""};
+        0, req.network(), "reservation", req.name(), "", "#" + picked.value()[0].ip, now, "", {}, 0,
+        ""};
     auto id = BindNew(net, lease, picked.value());
     if (!id.ok()) e = id.error();
     for (const AddressRow& a : picked.value()) {

@@ -122,8 +122,8 @@ Result<LeaseService::Network*> LeaseService::NetworkFor(const std::string& name,
 Error LeaseService::HolderError(const std::string& network, const std::string& ip) {
   auto holder = store_->FindHolder(network, ip);
   if (!holder.ok()) return holder.error();
-  std::string who = holder.value() ? holder.value()->owner_kind + " " + holder.value()->owner
-                                   : "another owner";
+  std::string who =
+      holder.value() ? holder.value()->owner_kind + " " + holder.value()->owner : "another owner";
   return MakeError(kAddressHeld, "address " + ip + " on network " + network + " is held by " + who);
 }
 
@@ -280,8 +280,8 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
 Result<LeaseRow> LeaseService::NewLease(Network& net, const v1::Caller& c, const Owner& owner,
                                         int64_t now, const std::vector<AddressRow>& addrs,
                                         int64_t cluster_revision) {
-  LeaseRow lease{0,   c.network(), owner.KindName(), owner.name,       "", c.ifname(),
-                 now, "",          addrs,            cluster_revision, ""};
+  LeaseRow lease{0,  c.network(), owner.KindName(), owner.name, "", c.ifname(), now,
+                 "", addrs,       cluster_revision, ""};
   auto id = BindNew(net, lease, addrs);
   if (!id.ok()) return id.error();
   lease.id = id.value();
@@ -455,8 +455,8 @@ v1::DelReply LeaseService::Del(const v1::DelRequest& req) {
     store_->Idle();
     if (att.ok()) return v1::DelReply{};  // DEL-1: nothing to do is success
     // A read that failed is not "nothing there": code 11, the plugin spools the DEL.
-    Log(LogLevel::kError, "op=del" + Field("network", c.network()) + " msg=\"" +
-                              att.error().msg + "\"");
+    Log(LogLevel::kError,
+        "op=del" + Field("network", c.network()) + " msg=\"" + att.error().msg + "\"");
     return WithError<v1::DelReply>(MakeError(kTryAgainLater, att.error().msg));
   }
   e = Detach(*att.value(), &released);

@@ -152,7 +152,7 @@ class LeaseService {
   std::map<std::string, std::unique_ptr<Network>> networks_;
   ClusterStore* cluster_ = nullptr;
   PeerDirectory* peers_ = nullptr;
-  std::vector<v1::HandoffNotice> notices_;  // to send, outside the lock
+  std::vector<v1::HandoffNotice> notices_;              // to send, outside the lock
   std::vector<v1::HandoffNotice> uncommitted_notices_;  // of the ADD in progress
   bool resync_needed_ = true;
   int64_t reuse_cooldown_ = 0;

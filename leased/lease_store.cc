@@ -11,7 +11,7 @@ const char* kLeaseColumns =
     "handed_to";
 const char* kAttachmentColumns =
     "network, container_id, ifname, netns, node, lease_id, attached_at, cluster_token";
-}
+}  // namespace
 
 Result<std::unique_ptr<LeaseStore>> LeaseStore::Open(const std::string& path) {
   auto db = SqliteDb::Open(path);
@@ -364,8 +364,9 @@ Result<std::vector<LeaseRow>> LeaseStore::ListLeases(const std::string& network)
 }
 
 Result<std::vector<AttachmentRow>> LeaseStore::ListAttachments(const std::string& network) {
-  Statement& q = db_->Prepare(std::string("SELECT ") + kAttachmentColumns +
-                              " FROM attachments WHERE ?1 = '' OR network = ?1 ORDER BY attached_at");
+  Statement& q =
+      db_->Prepare(std::string("SELECT ") + kAttachmentColumns +
+                   " FROM attachments WHERE ?1 = '' OR network = ?1 ORDER BY attached_at");
   q.Bind(1, network);
   return ReadAttachments(q);
 }
