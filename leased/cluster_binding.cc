@@ -76,18 +76,22 @@ Result<LeaseRow> LeaseService::Adopt(Network& net, const v1::Caller& c, const Ow
   Error e = store_->AppendEvent(
       EventRow{now, c.network(), "adopt", tag, first_ip, c.container_id(), c.ifname(), node_});
   if (e.code) return e;
-  if (binding.node != node_) {
-    v1::HandoffNotice n;
-    n.set_network(c.network());
-    n.set_owner(tag + "#" + c.ifname());
-    n.set_ip(first_ip);
-    n.set_from_node(binding.node);
-    n.set_to_node(node_);
-    n.set_container_id(c.container_id());
-    uncommitted_notices_.push_back(n);  // sent only if this ADD commits
-  }
+  if (binding.node != node_) QueueHandoff(c, tag + "#" + c.ifname(), first_ip, binding.node);
   *fresh = addrs;
   return NewLease(net, c, owner, now, addrs, revision);
+}
+
+// Tells the node a binding was taken from, once this ADD commits.
+void LeaseService::QueueHandoff(const v1::Caller& c, const std::string& owner_key,
+                                const std::string& ip, const std::string& from_node) {
+  v1::HandoffNotice n;
+  n.set_network(c.network());
+  n.set_owner(owner_key);
+  n.set_ip(ip);
+  n.set_from_node(from_node);
+  n.set_to_node(node_);
+  n.set_container_id(c.container_id());
+  uncommitted_notices_.push_back(n);
 }
 
 Error LeaseService::Reclaim(const v1::Caller& c, const std::string& key,
@@ -99,6 +103,7 @@ Error LeaseService::Reclaim(const v1::Caller& c, const std::string& key,
     revision = taken.value();
     Log(LogLevel::kInfo,
         "op=reclaim network=" + c.network() + " owner=" + key + " from_node=" + binding.node);
+    QueueHandoff(c, key, lease->addresses.empty() ? "" : lease->addresses[0].ip, binding.node);
   }
   if (!lease->handed_to.empty())
     if (Error e = store_->SetHandedTo(lease->id, ""); e.code) return e;

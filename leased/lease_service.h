@@ -127,6 +127,8 @@ class LeaseService {
   Result<LeaseRow> Adopt(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
                          const ClusterBinding& binding, std::vector<AddressRow>* fresh);
   // A local lease whose binding is held by another node: make it this node's again.
+  void QueueHandoff(const v1::Caller& c, const std::string& owner_key, const std::string& ip,
+                    const std::string& from_node);
   Error Reclaim(const v1::Caller& c, const std::string& key, const ClusterBinding& binding,
                 LeaseRow* lease);
   Error SyncFromCluster(Network& net);
