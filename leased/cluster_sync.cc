@@ -68,7 +68,12 @@ void LeaseService::RefreshRemote() {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = networks_.find(name);
     if (it == networks_.end()) continue;
-    it->second->allocator->ReplaceRemote(held, clock_());
+    int64_t now = clock_();
+    // Recorded like local releases, so the table and the free sets agree.
+    for (const IpAddress& ip : it->second->allocator->ReplaceRemote(held, now))
+      if (Error e = store_->MarkReleased(name, ip.ToString(), now); e.code)
+        Log(LogLevel::kError, "op=refresh network=" + name + " msg=\"" + e.msg + "\"");
+    store_->Idle();
     it->second->cluster_synced = true;
   }
 }
