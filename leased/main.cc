@@ -84,19 +84,17 @@ bool LockDatabase(const std::string& db) {
 }
 
 // Once a second until stopped: replays DELs the plugin spooled while the daemon
-// was busy or could not commit, and (cluster mode) applies queued etcd changes;
-// every 30 s (cluster mode) relearns which addresses other nodes hold.
+// was busy or could not commit, and (cluster mode) applies queued etcd changes.
+// (What other nodes bind and free arrives by the cluster store's watch.)
 class BackgroundWork {
  public:
   BackgroundWork(vmip::LeaseService* service, std::string spool_dir, bool cluster) {
     thread_ = std::thread([this, service, spool_dir, cluster] {
       std::unique_lock<std::mutex> lock(mu_);
-      for (int tick = 1; !cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
-           tick++) {
+      while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
         lock.unlock();
         vmip::ReplaySpool(spool_dir, *service, /*quiet=*/true);
         if (cluster) service->FlushOutbox();
-        if (cluster && tick % 30 == 0) service->RefreshRemote();
         lock.lock();
       }
     });
@@ -146,6 +144,7 @@ int Serve(const Options& o) {
     peers = std::make_unique<vmip::PeerDirectory>(cluster.get(), o.node, tls.value());
     peer_credentials = vmip::ServerCredentials(tls.value());
     service.SetPeers(peers.get());
+    service.WatchCluster();
   }
   uint64_t replayed = vmip::ReplaySpool(o.spool_dir, service);
   BackgroundWork background(&service, o.spool_dir, cluster != nullptr);

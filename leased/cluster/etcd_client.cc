@@ -55,6 +55,7 @@ Result<std::unique_ptr<EtcdClient>> EtcdClient::Connect(const EtcdOptions& optio
     ep.channel = grpc::CreateCustomChannel(target.value(), ClientCredentials(options.tls), args);
     ep.kv = etcdserverpb::KV::NewStub(ep.channel);
     ep.lease = etcdserverpb::Lease::NewStub(ep.channel);
+    ep.watch = etcdserverpb::Watch::NewStub(ep.channel);
     c->endpoints_.push_back(std::move(ep));
   }
   return c;
@@ -64,9 +65,11 @@ EtcdClient::~EtcdClient() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
+    if (watch_ctx_) watch_ctx_->TryCancel();
   }
   stop_cv_.notify_all();
   if (keepalive_.joinable()) keepalive_.join();
+  if (watcher_.joinable()) watcher_.join();
 }
 
 grpc::Status EtcdClient::Call(const CallFn& fn) {
@@ -191,6 +194,58 @@ void EtcdClient::KeepAliveLoop() {
     }
     lock.lock();
   }
+}
+
+void EtcdClient::WatchPrefix(const std::string& prefix, std::function<void()> on_start,
+                             WatchEvents on_events) {
+  watcher_ = std::thread([this, prefix, on_start, on_events] {
+    int64_t next = 0;  // 0: start from now and re-read
+    for (size_t i = current_.load();; i++) {
+      if (!WatchOnce(endpoints_[i % endpoints_.size()], prefix, &next, on_start, on_events)) return;
+      std::unique_lock<std::mutex> lock(mu_);  // a lost stream: next member, soon
+      if (stop_cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_; }))
+        return;
+    }
+  });
+}
+
+bool EtcdClient::WatchOnce(Endpoint& ep, const std::string& prefix, int64_t* next,
+                           const std::function<void()>& on_start, const WatchEvents& on_events) {
+  grpc::ClientContext ctx;
+  // A member cut off from the leader ends the stream instead of going quiet.
+  ctx.AddMetadata("hasleader", "true");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return false;
+    watch_ctx_ = &ctx;
+  }
+  auto stream = ep.watch->Watch(&ctx);
+  etcdserverpb::WatchRequest req;
+  auto* create = req.mutable_create_request();
+  create->set_key(prefix);
+  create->set_range_end(PrefixEnd(prefix));
+  create->set_start_revision(*next);
+  etcdserverpb::WatchResponse resp;
+  bool ok = stream->Write(req);
+  while (ok && stream->Read(&resp)) {
+    if (resp.compact_revision() > 0 || resp.canceled()) {
+      *next = 0;  // events were lost: start from now and re-read everything
+      break;
+    }
+    if (resp.created() && *next == 0) {
+      *next = resp.header().revision() + 1;
+      on_start();
+    }
+    if (resp.events_size() > 0) {
+      on_events(resp);
+      *next = resp.events(resp.events_size() - 1).kv().mod_revision() + 1;
+    }
+  }
+  ctx.TryCancel();
+  stream->Finish();
+  std::lock_guard<std::mutex> lock(mu_);
+  watch_ctx_ = nullptr;
+  return !stopping_;
 }
 
 }  // namespace vmip

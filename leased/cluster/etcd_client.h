@@ -1,5 +1,5 @@
 // A small etcd v3 client over etcd's own gRPC API: KV reads/writes/transactions,
-// and one liveness lease kept alive by a background thread.
+// one liveness lease kept alive by a background thread, and one prefix watch.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -45,6 +45,14 @@ class EtcdClient {
   Error StartLease(LeaseRenewed on_renewed);
   int64_t lease() const { return lease_.load(); }
 
+  // Streams every change under `prefix` to on_events (from a watch thread) until
+  // destruction, failing over between members. on_start runs on that thread each
+  // time the watch starts from "now" (first start, or after a compaction lost
+  // events): the caller re-reads the state there.
+  using WatchEvents = std::function<void(const etcdserverpb::WatchResponse&)>;
+  void WatchPrefix(const std::string& prefix, std::function<void()> on_start,
+                   WatchEvents on_events);
+
   static std::string PrefixEnd(const std::string& prefix);
 
  private:
@@ -54,6 +62,7 @@ class EtcdClient {
     std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<etcdserverpb::KV::Stub> kv;
     std::unique_ptr<etcdserverpb::Lease::Stub> lease;
+    std::unique_ptr<etcdserverpb::Watch::Stub> watch;
   };
   using CallFn = std::function<grpc::Status(Endpoint&, grpc::ClientContext*)>;
 
@@ -65,6 +74,9 @@ class EtcdClient {
   Result<int64_t> Grant();
   void KeepAliveLoop();
   bool KeepAliveOnce(int64_t id);
+  // One watch stream on one member, from revision *next on; false when stopping.
+  bool WatchOnce(Endpoint& ep, const std::string& prefix, int64_t* next,
+                 const std::function<void()>& on_start, const WatchEvents& on_events);
 
   EtcdOptions options_;
   std::vector<Endpoint> endpoints_;
@@ -75,6 +87,8 @@ class EtcdClient {
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::thread keepalive_;
+  grpc::ClientContext* watch_ctx_ = nullptr;  // the open watch stream, under mu_
+  std::thread watcher_;
 };
 
 }  // namespace vmip

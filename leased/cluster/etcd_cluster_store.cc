@@ -40,6 +40,37 @@ void RequireValue(TxnRequest* txn, const std::string& key, const std::string& va
   c->set_value(value);
 }
 
+// Holds while key is exactly version `revision` (its mod revision).
+void RequireRevision(TxnRequest* txn, const std::string& key, int64_t revision) {
+  Compare* c = txn->add_compare();
+  c->set_key(key);
+  c->set_target(Compare::MOD);
+  c->set_result(Compare::EQUAL);
+  c->set_mod_revision(revision);
+}
+
+// Holds while no key under prefix was written after revision `seen`.
+void RequireQuietSince(TxnRequest* txn, const std::string& prefix, int64_t seen) {
+  Compare* c = txn->add_compare();
+  c->set_key(prefix);
+  c->set_range_end(EtcdClient::PrefixEnd(prefix));
+  c->set_target(Compare::MOD);
+  c->set_result(Compare::LESS);
+  c->set_mod_revision(seen + 1);
+}
+
+// "<what>/<network>/<rest>" after the root: network and rest.
+std::pair<std::string, std::string> SplitKey(const std::string& key, const std::string& what) {
+  std::string tail = key.substr(kRoot.size() + what.size() + 1);
+  size_t slash = tail.find('/');
+  if (slash == std::string::npos) return {"", tail};
+  return {tail.substr(0, slash), tail.substr(slash + 1)};
+}
+
+std::string Prefix(const std::string& what, const std::string& network) {
+  return kRoot + what + "/" + (network.empty() ? "" : network + "/");
+}
+
 void AddPut(google::protobuf::RepeatedPtrField<etcdserverpb::RequestOp>* ops,
             const std::string& key, const std::string& value) {
   auto* put = ops->Add()->mutable_request_put();
@@ -112,7 +143,24 @@ Result<std::optional<ClusterBinding>> EtcdClusterStore::FindBinding(const std::s
   auto r = etcd_->Range(OwnerKey(network, owner), false);
   if (!r.ok()) return r.error();
   if (r.value().kvs().empty()) return std::optional<ClusterBinding>{};
-  return std::optional<ClusterBinding>{DecodeBinding(r.value().kvs(0).value())};
+  ClusterBinding b = DecodeBinding(r.value().kvs(0).value());
+  b.revision = r.value().kvs(0).mod_revision();
+  return std::optional<ClusterBinding>{b};
+}
+
+Result<std::vector<OwnedBinding>> EtcdClusterStore::BindingsOf(const std::string& network,
+                                                               const std::string& owner_prefix) {
+  auto r = etcd_->Range(Prefix("owner", network) + (network.empty() ? "" : owner_prefix), true);
+  if (!r.ok()) return r.error();
+  std::vector<OwnedBinding> out;
+  for (const auto& kv : r.value().kvs()) {
+    auto [net, owner] = SplitKey(kv.key(), "owner");
+    if (owner.compare(0, owner_prefix.size(), owner_prefix) != 0) continue;
+    OwnedBinding b{net, owner, DecodeBinding(kv.value())};
+    b.binding.revision = kv.mod_revision();
+    out.push_back(b);
+  }
+  return out;
 }
 
 Result<ClaimResult> EtcdClusterStore::Claim(const std::string& network, const std::string& owner,
@@ -129,11 +177,13 @@ Result<ClaimResult> EtcdClusterStore::Claim(const std::string& network, const st
   ClaimResult out;
   if (r.value().succeeded()) {
     out.claimed = true;
+    out.revision = r.value().header().revision();
     return out;
   }
   const auto& owner_kvs = r.value().responses(0).response_range().kvs();
   if (!owner_kvs.empty()) {
     out.existing = DecodeBinding(owner_kvs[0].value());
+    out.existing->revision = owner_kvs[0].mod_revision();
     return out;
   }
   for (size_t i = 0; i < want.ips.size(); i++)
@@ -144,45 +194,140 @@ Result<ClaimResult> EtcdClusterStore::Claim(const std::string& network, const st
   return out;
 }
 
-Error EtcdClusterStore::Release(const std::string& network, const std::string& owner,
-                                const std::vector<std::string>& ips) {
-  // Each address key is deleted only while it still names this owner.
-  for (const auto& ip : ips) {
-    TxnRequest txn;
-    RequireValue(&txn, AddrKey(network, ip), owner);
-    AddDelete(txn.mutable_success(), AddrKey(network, ip));
-    auto r = etcd_->Txn(txn);
-    if (!r.ok()) return r.error();
-  }
-  return etcd_->Delete(OwnerKey(network, owner));
+Result<int64_t> EtcdClusterStore::TakeOver(const std::string& network, const std::string& owner,
+                                           const ClusterBinding& from) {
+  TxnRequest txn;
+  RequireRevision(&txn, OwnerKey(network, owner), from.revision);
+  AddPut(txn.mutable_success(), OwnerKey(network, owner), EncodeBinding({from.ips, node_, 0}));
+  auto r = etcd_->Txn(txn);
+  if (!r.ok()) return r.error();
+  if (!r.value().succeeded())
+    return MakeError(kTryAgainLater, "the cluster binding of " + owner + " on network " + network +
+                                         " changed while this node was adopting it");
+  return r.value().header().revision();
+}
+
+Result<ReleaseOutcome> EtcdClusterStore::Release(const std::string& network,
+                                                 const std::string& owner,
+                                                 const std::vector<std::string>& ips,
+                                                 int64_t revision, int64_t attachments_seen_at) {
+  if (revision <= 0)
+    return MakeError(kInternal, "refusing to release " + owner + " on network " + network +
+                                    " without knowing which version of its binding to release");
+  TxnRequest txn;
+  RequireRevision(&txn, OwnerKey(network, owner), revision);
+  for (const auto& ip : ips) RequireValue(&txn, AddrKey(network, ip), owner);
+  if (attachments_seen_at > 0)
+    RequireQuietSince(&txn, Prefix("attach", network), attachments_seen_at);
+  AddDelete(txn.mutable_success(), OwnerKey(network, owner));
+  for (const auto& ip : ips) AddDelete(txn.mutable_success(), AddrKey(network, ip));
+  AddGet(txn.mutable_failure(), OwnerKey(network, owner));
+  auto r = etcd_->Txn(txn);
+  if (!r.ok()) return r.error();
+  if (r.value().succeeded()) return ReleaseOutcome::kReleased;
+  if (r.value().responses(0).response_range().kvs().empty()) return ReleaseOutcome::kGone;
+  return ReleaseOutcome::kChanged;
+}
+
+void EtcdClusterStore::Remember(const std::string& key, const std::string& value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  attached_[key] = value;
 }
 
 Error EtcdClusterStore::Attach(const std::string& network, const std::string& attachment,
-                               const std::string& owner) {
-  std::string key = AttachKey(network, attachment), value = node_ + " " + owner;
-  Error e = etcd_->Put(key, value, etcd_->lease());
-  if (e.code) return e;
-  std::lock_guard<std::mutex> lock(mu_);
-  attached_[key] = value;
+                               const std::string& owner, const std::string& token,
+                               int64_t binding_revision) {
+  std::string key = AttachKey(network, attachment), value = node_ + " " + owner + " " + token;
+  TxnRequest txn;
+  RequireRevision(&txn, OwnerKey(network, owner), binding_revision);
+  auto* put = txn.mutable_success()->Add()->mutable_request_put();
+  put->set_key(key);
+  put->set_value(value);
+  put->set_lease(etcd_->lease());
+  auto r = etcd_->Txn(txn);
+  if (!r.ok()) return r.error();
+  if (!r.value().succeeded())
+    return MakeError(kTryAgainLater,
+                     "the cluster binding of " + owner + " on network " + network +
+                         " changed (released or adopted elsewhere) during this ADD");
+  Remember(key, value);
   return Error{};
 }
 
-Error EtcdClusterStore::Detach(const std::string& network, const std::string& attachment) {
+Error EtcdClusterStore::Reattach(const std::string& network, const std::string& attachment,
+                                 const std::string& owner, const std::string& token) {
+  std::string key = AttachKey(network, attachment), value = node_ + " " + owner + " " + token;
+  Error e = etcd_->Put(key, value, etcd_->lease());
+  if (!e.code) Remember(key, value);
+  return e;
+}
+
+Error EtcdClusterStore::Detach(const std::string& network, const std::string& attachment,
+                               const std::string& owner, const std::string& token) {
   std::string key = AttachKey(network, attachment);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    attached_.erase(key);
+  if (owner.empty()) return DetachUntokened(key);
+  std::string value = node_ + " " + owner + " " + token;
+  TxnRequest txn;
+  RequireValue(&txn, key, value);
+  AddDelete(txn.mutable_success(), key);
+  auto r = etcd_->Txn(txn);
+  if (!r.ok()) return r.error();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = attached_.find(key);
+  if (it != attached_.end() && it->second == value) attached_.erase(it);
+  return Error{};
+}
+
+Error EtcdClusterStore::DetachUntokened(const std::string& key) {
+  auto r = etcd_->Range(key, false);
+  if (!r.ok()) return r.error();
+  if (r.value().kvs().empty()) return Error{};
+  std::string value = r.value().kvs(0).value();
+  if (value.compare(0, node_.size() + 1, node_ + " ") != 0) return Error{};  // not ours
+  TxnRequest txn;
+  RequireValue(&txn, key, value);
+  AddDelete(txn.mutable_success(), key);
+  auto t = etcd_->Txn(txn);
+  if (!t.ok()) return t.error();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = attached_.find(key);
+  if (it != attached_.end() && it->second == value) attached_.erase(it);
+  return Error{};
+}
+
+Result<ClusterAttachments> EtcdClusterStore::Attachments(const std::string& network) {
+  auto r = etcd_->Range(Prefix("attach", network), true);
+  if (!r.ok()) return r.error();
+  ClusterAttachments out;
+  out.revision = r.value().header().revision();
+  for (const auto& kv : r.value().kvs()) {
+    auto [net, attachment] = SplitKey(kv.key(), "attach");
+    const std::string& v = kv.value();
+    size_t a = v.find(' '), b = a == std::string::npos ? a : v.find(' ', a + 1);
+    std::string owner = a == std::string::npos ? "" : v.substr(a + 1, b - a - 1);
+    out.list.push_back(ClusterAttachment{net, attachment, v.substr(0, a), owner});
   }
-  return etcd_->Delete(key);
+  return out;
 }
 
 Result<std::vector<std::string>> EtcdClusterStore::BoundAddresses(const std::string& network) {
-  std::string prefix = kRoot + "addr/" + network + "/";
+  std::string prefix = Prefix("addr", network);
   auto r = etcd_->Range(prefix, true);
   if (!r.ok()) return r.error();
   std::vector<std::string> out;
   for (const auto& kv : r.value().kvs()) out.push_back(kv.key().substr(prefix.size()));
   return out;
+}
+
+void EtcdClusterStore::WatchAddresses(std::function<void(const AddressChange&)> fn,
+                                      std::function<void()> resync) {
+  etcd_->WatchPrefix(kRoot + "addr/", std::move(resync),
+                     [fn](const etcdserverpb::WatchResponse& resp) {
+                       for (const auto& ev : resp.events()) {
+                         auto [net, ip] = SplitKey(ev.kv().key(), "addr");
+                         fn(AddressChange{net, ip, ev.type() == etcdserverpb::Event::PUT});
+                       }
+                     });
 }
 
 Result<std::map<std::string, std::string>> EtcdClusterStore::Nodes() {

@@ -25,13 +25,27 @@ void Allocator::MarkRemote(const IpAddress& ip) {
   if (!taken_.count(ip)) remote_.insert(ip);
 }
 
-void Allocator::ReplaceRemote(const std::set<IpAddress>& held, int64_t now) {
+std::vector<IpAddress> Allocator::ReplaceRemote(const std::set<IpAddress>& held, int64_t now) {
   std::set<IpAddress> old;
   old.swap(remote_);
   for (const auto& ip : held)
     if (!taken_.count(ip)) remote_.insert(ip);
+  std::vector<IpAddress> freed;
   for (const auto& ip : old)
-    if (!remote_.count(ip)) MarkReleased(ip, now);
+    if (!remote_.count(ip)) {
+      MarkReleased(ip, now);
+      freed.push_back(ip);
+    }
+  return freed;
+}
+
+void Allocator::ForgetRemote(const IpAddress& ip, int64_t now) {
+  if (remote_.erase(ip)) MarkReleased(ip, now);
+}
+
+void Allocator::HandOver(const IpAddress& ip) {
+  taken_.erase(ip);
+  remote_.insert(ip);
 }
 
 void Allocator::MoveToNextRange(int set) {

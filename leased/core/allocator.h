@@ -39,8 +39,13 @@ class Allocator {
   // not part of this node's table.
   void MarkRemote(const IpAddress& ip);
   // Replaces the addresses other nodes hold with a fresh list from the cluster; the
-  // ones they gave up become reusable, queued as released at `now` (reused last).
-  void ReplaceRemote(const std::set<IpAddress>& held, int64_t now);
+  // ones they gave up become reusable, queued as released at `now` (reused last),
+  // and are returned.
+  std::vector<IpAddress> ReplaceRemote(const std::set<IpAddress>& held, int64_t now);
+  // Another node freed an address it held: reusable here, queued as released at now.
+  void ForgetRemote(const IpAddress& ip, int64_t now);
+  // This node's address is held by another node from now on (a hand-off).
+  void HandOver(const IpAddress& ip);
 
   void Take(const IpAddress& ip);
   void Release(const IpAddress& ip, int64_t released_at);

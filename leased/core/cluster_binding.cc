@@ -1,6 +1,5 @@
 // Cluster mode: the ADD path asks the cluster store (etcd) who owns what before
-// anything is committed locally, and DEL-side changes reach etcd through an outbox.
-#include <set>
+// anything is committed locally. (DEL-side changes: cluster_sync.cc.)
 
 #include "decision_log.h"
 #include "lease_service.h"
@@ -16,22 +15,14 @@ std::vector<std::string> IpsOf(const std::vector<AddressRow>& addrs) {
   return out;
 }
 
-std::vector<std::string> Split(const std::string& csv) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < csv.size()) {
-    size_t comma = csv.find(',', start);
-    if (comma == std::string::npos) comma = csv.size();
-    out.push_back(csv.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string OwnerKey(const LeaseRow& lease) {
   return lease.owner_kind + ":" + lease.owner + "#" + lease.ifname;
+}
+
+std::string OwnerKey(const Owner& owner, const std::string& ifname) {
+  return owner.KindName() + ":" + owner.name + "#" + ifname;
 }
 
 std::string AttachmentKey(const std::string& container_id, const std::string& ifname) {
@@ -62,11 +53,21 @@ Result<LeaseRow> LeaseService::Adopt(Network& net, const v1::Caller& c, const Ow
       return MakeError(kBoundOutsidePool, owner.Describe() + " is bound in the cluster to " + text +
                                               ", which network " + c.network() +
                                               " here does not contain");
-    if (auto holder = store_->FindHolder(c.network(), text))
+    auto holder = store_->FindHolder(c.network(), text);
+    if (!holder.ok()) return holder.error();
+    if (holder.value())
       return MakeError(kAddressHeld, "address " + text + " of " + owner.Describe() +
-                                         " is still held on this node by " + holder->owner_kind +
-                                         " " + holder->owner);
+                                         " is still held on this node by " +
+                                         holder.value()->owner_kind + " " + holder.value()->owner);
     addrs.push_back(AddressRow{set, text});
+  }
+  // The binding becomes this node's: the old holder's copy, a late release or a
+  // stale node can no longer remove it (they name the old version).
+  int64_t revision = binding.revision;
+  if (binding.node != node_) {
+    auto taken = cluster_->TakeOver(c.network(), OwnerKey(owner, c.ifname()), binding);
+    if (!taken.ok()) return taken.error();
+    revision = taken.value();
   }
   Log(LogLevel::kInfo, "op=adopt network=" + c.network() + " owner=" + owner.Describe() +
                            " from_node=" + binding.node);
@@ -75,18 +76,42 @@ Result<LeaseRow> LeaseService::Adopt(Network& net, const v1::Caller& c, const Ow
   Error e = store_->AppendEvent(
       EventRow{now, c.network(), "adopt", tag, first_ip, c.container_id(), c.ifname(), node_});
   if (e.code) return e;
-  if (binding.node != node_) {
-    v1::HandoffNotice n;
-    n.set_network(c.network());
-    n.set_owner(tag + "#" + c.ifname());
-    n.set_ip(first_ip);
-    n.set_from_node(binding.node);
-    n.set_to_node(node_);
-    n.set_container_id(c.container_id());
-    notices_.push_back(n);
-  }
+  if (binding.node != node_) QueueHandoff(c, tag + "#" + c.ifname(), first_ip, binding.node);
   *fresh = addrs;
-  return NewLease(net, c, owner, now, addrs);
+  return NewLease(net, c, owner, now, addrs, revision);
+}
+
+// Tells the node a binding was taken from, once this ADD commits.
+void LeaseService::QueueHandoff(const v1::Caller& c, const std::string& owner_key,
+                                const std::string& ip, const std::string& from_node) {
+  v1::HandoffNotice n;
+  n.set_network(c.network());
+  n.set_owner(owner_key);
+  n.set_ip(ip);
+  n.set_from_node(from_node);
+  n.set_to_node(node_);
+  n.set_container_id(c.container_id());
+  uncommitted_notices_.push_back(n);
+}
+
+Error LeaseService::Reclaim(const v1::Caller& c, const std::string& key,
+                            const ClusterBinding& binding, LeaseRow* lease) {
+  int64_t revision = binding.revision;
+  if (binding.node != node_) {
+    auto taken = cluster_->TakeOver(c.network(), key, binding);
+    if (!taken.ok()) return taken.error();
+    revision = taken.value();
+    Log(LogLevel::kInfo,
+        "op=reclaim network=" + c.network() + " owner=" + key + " from_node=" + binding.node);
+    QueueHandoff(c, key, lease->addresses.empty() ? "" : lease->addresses[0].ip, binding.node);
+  }
+  if (!lease->handed_to.empty())
+    if (Error e = store_->SetHandedTo(lease->id, ""); e.code) return e;
+  lease->handed_to.clear();
+  if (revision != lease->cluster_revision)
+    if (Error e = store_->SetClusterRevision(lease->id, revision); e.code) return e;
+  lease->cluster_revision = revision;
+  return Error{};
 }
 
 Result<LeaseRow> LeaseService::ClusteredLease(Network& net, const v1::Caller& c, const Owner& owner,
@@ -96,7 +121,7 @@ Result<LeaseRow> LeaseService::ClusteredLease(Network& net, const v1::Caller& c,
   if (!c.reservation().empty())
     return MakeError(kInvalidConfig, "reservations are not supported in cluster mode yet");
   if (Error e = SyncFromCluster(net); e.code) return e;
-  std::string key = owner.KindName() + ":" + owner.name + "#" + c.ifname();
+  std::string key = OwnerKey(owner, c.ifname());
   auto binding = cluster_->FindBinding(c.network(), key);
   if (!binding.ok()) return binding.error();
   if (lease && !binding.value()) {
@@ -109,6 +134,10 @@ Result<LeaseRow> LeaseService::ClusteredLease(Network& net, const v1::Caller& c,
                                          owner.Describe() +
                                          " is bound to another owner in the cluster");
     if (claim.value().existing) binding.value() = claim.value().existing;
+    if (claim.value().claimed) {
+      binding.value() = ClusterBinding{IpsOf(lease->addresses), node_, claim.value().revision};
+      *claimed = true;
+    }
   }
   if (lease && binding.value() && binding.value()->ips != IpsOf(lease->addresses)) {
     Log(LogLevel::kWarn, "op=add owner=" + owner.Describe() +
@@ -118,6 +147,7 @@ Result<LeaseRow> LeaseService::ClusteredLease(Network& net, const v1::Caller& c,
   }
   if (lease) {
     if (Error e = CheckLeaseFits(net, *lease, requested); e.code) return e;
+    if (Error e = Reclaim(c, key, *binding.value(), &*lease); e.code) return e;
     return *lease;
   }
   if (binding.value()) {
@@ -134,7 +164,7 @@ Result<LeaseRow> LeaseService::ClusteredLease(Network& net, const v1::Caller& c,
     if (claim.value().claimed) {
       *fresh = picked.value();
       *claimed = true;
-      return NewLease(net, c, owner, now, *fresh);
+      return NewLease(net, c, owner, now, *fresh, claim.value().revision);
     }
     if (claim.value().existing) return Adopt(net, c, owner, now, *claim.value().existing, fresh);
     auto ip = ParseIp(claim.value().taken_ip);
@@ -151,93 +181,10 @@ Result<LeaseRow> LeaseService::ClusteredLease(Network& net, const v1::Caller& c,
 
 // The local commit failed after a claim: give the claim back so nothing leaks.
 void LeaseService::UnclaimAfterFailure(const LeaseRow& lease) {
-  if (Error e = cluster_->Release(lease.network, OwnerKey(lease), IpsOf(lease.addresses)); e.code)
-    Log(LogLevel::kError, "op=unclaim owner=" + OwnerKey(lease) + " msg=\"" + e.msg + "\"");
-}
-
-Error LeaseService::ResyncAttachments() {
-  std::vector<std::pair<AttachmentRow, std::string>> todo;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto leases = store_->ListLeases("");
-    auto atts = store_->ListAttachments("");
-    store_->Idle();
-    if (!leases.ok()) return leases.error();
-    if (!atts.ok()) return atts.error();
-    std::map<int64_t, std::string> owner_of;
-    for (const auto& l : leases.value()) owner_of[l.id] = OwnerKey(l);
-    for (const auto& a : atts.value()) todo.push_back({a, owner_of[a.lease_id]});
-  }
-  for (const auto& [a, owner] : todo)
-    if (Error e = cluster_->Attach(a.network, AttachmentKey(a.container_id, a.ifname), owner);
-        e.code)
-      return e;
-  return Error{};
-}
-
-void LeaseService::RefreshRemote() {
-  if (!cluster_) return;
-  std::vector<std::string> names;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [name, net] : networks_) names.push_back(name);
-  }
-  for (const std::string& name : names) {
-    auto bound = cluster_->BoundAddresses(name);  // outside the lock: a quorum read
-    if (!bound.ok()) return;
-    std::set<IpAddress> held;
-    for (const std::string& text : bound.value())
-      if (auto ip = ParseIp(text)) held.insert(*ip);
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = networks_.find(name);
-    if (it == networks_.end()) continue;
-    it->second->allocator->ReplaceRemote(held, clock_());
-    it->second->cluster_synced = true;
-  }
-}
-
-void LeaseService::RecordHandoff(const v1::HandoffNotice& n) {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::string owner = n.owner().substr(0, n.owner().rfind('#'));
-  std::string ifname =
-      n.owner().rfind('#') == std::string::npos ? "" : n.owner().substr(n.owner().rfind('#') + 1);
-  Error e = store_->AppendEvent(EventRow{clock_(), n.network(), "handoff", owner, n.ip(),
-                                         n.container_id(), ifname, n.to_node()});
-  store_->Idle();
-  Log(e.code ? LogLevel::kError : LogLevel::kInfo,
-      "op=handoff network=" + n.network() + " owner=" + owner + " to_node=" + n.to_node());
-}
-
-void LeaseService::FlushOutbox() {
-  if (!cluster_) return;
-  std::vector<v1::HandoffNotice> notices;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    notices.swap(notices_);
-  }
-  if (peers_)
-    for (const auto& n : notices) peers_->SendHandoff(n);
-  if (resync_needed_ && !ResyncAttachments().code) resync_needed_ = false;
-  std::vector<OutboxRow> rows;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto r = store_->Outbox(256);
-    store_->Idle();
-    if (!r.ok()) return;
-    rows = r.value();
-  }
-  std::vector<int64_t> done;
-  for (const OutboxRow& row : rows) {
-    Error e = row.op == "detach" ? cluster_->Detach(row.network, row.key)
-                                 : cluster_->Release(row.network, row.key, Split(row.value));
-    if (e.code) break;  // etcd unreachable: keep the rest, in order, for later
-    done.push_back(row.id);
-  }
-  if (done.empty()) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  for (int64_t id : done) store_->DeleteOutbox(id);
-  store_->Idle();
-  Log(LogLevel::kDebug, "op=outbox applied=" + std::to_string(done.size()));
+  auto r = cluster_->Release(lease.network, OwnerKey(lease), IpsOf(lease.addresses),
+                             lease.cluster_revision);
+  if (!r.ok())
+    Log(LogLevel::kError, "op=unclaim owner=" + OwnerKey(lease) + " msg=\"" + r.error().msg + "\"");
 }
 
 }  // namespace vmip

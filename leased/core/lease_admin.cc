@@ -49,7 +49,8 @@ v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
       break;
     }
     LeaseRow lease{
-        0, req.network(), "reservation", req.name(), "", "#" + picked.value()[0].ip, now, "", {}};
+        0, req.network(), "reservation", req.name(), "", "#" + picked.value()[0].ip, now, "", {}, 0,
+        ""};
     auto id = BindNew(net, lease, picked.value());
     if (!id.ok()) e = id.error();
     for (const AddressRow& a : picked.value()) {
@@ -100,9 +101,10 @@ v1::UnreserveReply LeaseService::Unreserve(const v1::UnreserveRequest& req) {
 }
 
 v1::ReleaseReply LeaseService::Release(const v1::ReleaseRequest& req) {
-  std::lock_guard<std::mutex> lock(mu_);
   if (req.vm().find('/') == std::string::npos)
     return WithError<v1::ReleaseReply>(MakeError(kInvalidConfig, "--vm must be namespace/name"));
+  if (cluster_) return ReleaseInCluster(req);
+  std::lock_guard<std::mutex> lock(mu_);
   auto leases = store_->LeasesOf(req.network(), "vm", req.vm());
   if (!leases.ok()) return WithError<v1::ReleaseReply>(leases.error());
   if (leases.value().empty())
@@ -112,22 +114,7 @@ v1::ReleaseReply LeaseService::Release(const v1::ReleaseRequest& req) {
   std::vector<Released> released;
   v1::ReleaseReply reply;
   Error e = store_->Begin();
-  for (const LeaseRow& l : leases.value()) {
-    auto atts = store_->AttachmentsOf(l.id);
-    if (!atts.ok()) e = atts.error();
-    if (e.code) break;
-    if (!atts.value().empty() && !req.force()) {
-      e = MakeError(kLeaseAttached, "VM " + req.vm() + " is attached to container " +
-                                        atts.value()[0].container_id + " on node " +
-                                        atts.value()[0].node + " (network " + l.network +
-                                        "); stop the VM first or use --force");
-      break;
-    }
-    for (const AttachmentRow& a : atts.value())
-      if (!e.code) e = DropAttachment(a);
-    if (!e.code) e = FreeLease(l, "", &released);
-    for (const AddressRow& a : l.addresses) reply.add_ips(a.ip);
-  }
+  if (!e.code) e = ReleaseLocal(leases.value(), req.force(), /*queue_cluster=*/true, &released);
   if (!e.code) e = Commit();
   store_->Idle();
   if (e.code) {
@@ -135,9 +122,29 @@ v1::ReleaseReply LeaseService::Release(const v1::ReleaseRequest& req) {
     return WithError<v1::ReleaseReply>(e);
   }
   ApplyReleased(released);
+  for (const LeaseRow& l : leases.value())
+    for (const AddressRow& a : l.addresses) reply.add_ips(a.ip);
   Log(LogLevel::kInfo,
       "op=release vm=" + req.vm() + " addresses=" + std::to_string(reply.ips_size()));
   return reply;
+}
+
+// Inside the caller's transaction. A lease with attachments is refused unless force.
+Error LeaseService::ReleaseLocal(const std::vector<LeaseRow>& leases, bool force,
+                                 bool queue_cluster, std::vector<Released>* released) {
+  for (const LeaseRow& l : leases) {
+    auto atts = store_->AttachmentsOf(l.id);
+    if (!atts.ok()) return atts.error();
+    if (!atts.value().empty() && !force)
+      return MakeError(kLeaseAttached, "VM " + l.owner + " is attached to container " +
+                                           atts.value()[0].container_id + " on node " +
+                                           atts.value()[0].node + " (network " + l.network +
+                                           "); stop the VM first or use --force");
+    for (const AttachmentRow& a : atts.value())
+      if (Error e = DropAttachment(a, l); e.code) return e;
+    if (Error e = FreeLease(l, "", released, queue_cluster); e.code) return e;
+  }
+  return Error{};
 }
 
 }  // namespace vmip

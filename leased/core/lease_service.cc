@@ -1,5 +1,7 @@
 #include "lease_service.h"
 
+#include <cstdio>
+#include <random>
 #include <set>
 
 #include "decision_log.h"
@@ -44,8 +46,13 @@ bool IsNone(const IpAddress& ip) {
   return !ip.v6 && ip.value == 0;
 }
 
-std::string Field(const std::string& key, const std::string& value) {
-  return " " + key + "=" + (value.empty() ? "\"\"" : value);
+// 64 random bits, hex: tells an attachment's cluster record from an older one with
+// the same container ID and interface.
+std::string NewToken() {
+  static thread_local std::mt19937_64 gen{std::random_device{}()};
+  char buf[17];
+  snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(gen()));
+  return buf;
 }
 
 }  // namespace
@@ -110,7 +117,9 @@ Result<LeaseService::Network*> LeaseService::NetworkFor(const std::string& name,
 
 Error LeaseService::HolderError(const std::string& network, const std::string& ip) {
   auto holder = store_->FindHolder(network, ip);
-  std::string who = holder ? holder->owner_kind + " " + holder->owner : "another owner";
+  if (!holder.ok()) return holder.error();
+  std::string who =
+      holder.value() ? holder.value()->owner_kind + " " + holder.value()->owner : "another owner";
   return MakeError(kAddressHeld, "address " + ip + " on network " + network + " is held by " + who);
 }
 
@@ -219,13 +228,16 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
 
   if (e = store_->Begin(); e.code) return e;
   // ADD-3: the same container + interface again gets the same answer.
-  if (auto att = store_->FindAttachment(c.network(), c.container_id(), c.ifname())) {
-    auto lease = store_->FindLeaseById(att->lease_id);
+  auto att = store_->FindAttachment(c.network(), c.container_id(), c.ifname());
+  if (!att.ok() || att.value()) {
+    auto lease = att.ok() ? store_->FindLeaseById(att.value()->lease_id) : att.error();
     store_->Rollback();
-    if (!lease) return MakeError(kInternal, "attachment without lease");
-    if (e = CheckLeaseFits(net, *lease, requested.value()); e.code) return e;
-    return ReplyFor(net, *lease);
+    if (!lease.ok()) return lease.error();
+    if (!lease.value()) return MakeError(kInternal, "attachment without lease");
+    if (e = CheckLeaseFits(net, *lease.value(), requested.value()); e.code) return e;
+    return ReplyFor(net, *lease.value());
   }
+  uncommitted_notices_.clear();
   std::vector<AddressRow> fresh;
   bool claimed = false;
   auto lease = LeaseForAdd(net, c, owner.value(), now, requested.value(), &fresh, &claimed);
@@ -233,8 +245,9 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
     store_->Rollback();
     return lease.error();
   }
+  std::string token = cluster_ ? NewToken() : "";
   e = store_->InsertAttachment(AttachmentRow{c.network(), c.container_id(), c.ifname(), c.netns(),
-                                             node_, lease.value().id, now});
+                                             node_, lease.value().id, now, token});
   if (!e.code)
     e = store_->AppendEvent(
         EventRow{now, c.network(), "attach", owner.value().KindName() + ":" + owner.value().name,
@@ -245,21 +258,26 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
   // etcd fails the ADD instead of leaving an attachment the cluster never saw.
   if (!e.code && cluster_)
     e = cluster_->Attach(c.network(), AttachmentKey(c.container_id(), c.ifname()),
-                         OwnerKey(lease.value()));
+                         OwnerKey(lease.value()), token, lease.value().cluster_revision);
   if (!e.code) e = Commit();
   if (e.code) {
     store_->Rollback();
+    uncommitted_notices_.clear();  // nothing was handed off
     if (claimed) UnclaimAfterFailure(lease.value());
     return e;
   }
+  for (auto& n : uncommitted_notices_) notices_.push_back(std::move(n));
+  uncommitted_notices_.clear();
   net.saved = true;
   for (const AddressRow& a : fresh) net.allocator->Take(*ParseIp(a.ip));
   return ReplyFor(net, lease.value());
 }
 
 Result<LeaseRow> LeaseService::NewLease(Network& net, const v1::Caller& c, const Owner& owner,
-                                        int64_t now, const std::vector<AddressRow>& addrs) {
-  LeaseRow lease{0, c.network(), owner.KindName(), owner.name, "", c.ifname(), now, "", addrs};
+                                        int64_t now, const std::vector<AddressRow>& addrs,
+                                        int64_t cluster_revision) {
+  LeaseRow lease{0,  c.network(), owner.KindName(), owner.name, "", c.ifname(), now,
+                 "", addrs,       cluster_revision, ""};
   auto id = BindNew(net, lease, addrs);
   if (!id.ok()) return id.error();
   lease.id = id.value();
@@ -271,7 +289,9 @@ Result<LeaseRow> LeaseService::NewLease(Network& net, const v1::Caller& c, const
 Result<LeaseRow> LeaseService::LeaseForAdd(Network& net, const v1::Caller& c, const Owner& owner,
                                            int64_t now, const std::vector<IpAddress>& requested,
                                            std::vector<AddressRow>* fresh, bool* claimed) {
-  auto lease = store_->FindLease(c.network(), owner.KindName(), owner.name, c.ifname());
+  auto found = store_->FindLease(c.network(), owner.KindName(), owner.name, c.ifname());
+  if (!found.ok()) return found.error();
+  std::optional<LeaseRow> lease = found.value();
   if (cluster_)
     return ClusteredLease(net, c, owner, now, requested, std::move(lease), fresh, claimed);
   if (!lease && !c.reservation().empty()) {
@@ -308,69 +328,6 @@ v1::AddReply LeaseService::Add(const v1::AddRequest& req) {
   return reply.value();
 }
 
-// Removes one attachment. A pod lease dies with its last attachment; a VM lease
-// stays bound, detached, until the VM is released.
-Error LeaseService::DropAttachment(const AttachmentRow& att) {
-  Error e = store_->DeleteAttachment(att);
-  if (!e.code && cluster_)
-    e = store_->AddOutbox(
-        OutboxRow{0, "detach", att.network, AttachmentKey(att.container_id, att.ifname), ""});
-  return e;
-}
-
-Error LeaseService::Detach(const AttachmentRow& att, std::vector<Released>* released) {
-  int64_t now = clock_();
-  Error e = DropAttachment(att);
-  auto lease = store_->FindLeaseById(att.lease_id);
-  if (e.code || !lease) return e;
-  std::string owner = lease->owner_kind + ":" + lease->owner;
-  std::string ip = lease->addresses.empty() ? "" : lease->addresses[0].ip;
-  e = store_->AppendEvent(
-      EventRow{now, att.network, "detach", owner, ip, att.container_id, att.ifname, node_});
-  if (e.code || lease->owner_kind != "pod") return e;
-  auto left = store_->CountAttachments(lease->id);
-  if (!left.ok()) return left.error();
-  if (left.value() > 0) return Error{};
-  return FreeLease(*lease, att.container_id, released);
-}
-
-Error LeaseService::FreeLease(const LeaseRow& lease, const std::string& container_id,
-                              std::vector<Released>* released) {
-  int64_t now = clock_();
-  std::string owner = lease.owner_kind + ":" + lease.owner;
-  std::string first_ip = lease.addresses.empty() ? "" : lease.addresses[0].ip;
-  if (!lease.reservation.empty()) {
-    Error e = store_->Reown(lease.id, "reservation", lease.reservation, "#" + first_ip, "");
-    if (!e.code)
-      e = store_->AppendEvent(EventRow{now, lease.network, "unclaim", owner, first_ip, container_id,
-                                       lease.ifname, node_});
-    return e;
-  }
-  if (Error e = store_->DeleteLease(lease.id); e.code) return e;
-  if (cluster_) {
-    std::string ips;
-    for (const AddressRow& a : lease.addresses) ips += (ips.empty() ? "" : ",") + a.ip;
-    if (Error e = store_->AddOutbox(OutboxRow{0, "release", lease.network, OwnerKey(lease), ips});
-        e.code)
-      return e;
-  }
-  auto net = networks_.find(lease.network);
-  for (const AddressRow& a : lease.addresses) {
-    if (Error e = store_->MarkReleased(lease.network, a.ip, now); e.code) return e;
-    Error e = store_->AppendEvent(
-        EventRow{now, lease.network, "release", owner, a.ip, container_id, lease.ifname, node_});
-    if (e.code) return e;
-    auto ip = ParseIp(a.ip);
-    if (ip && net != networks_.end()) released->push_back(Released{net->second.get(), *ip});
-  }
-  return Error{};
-}
-
-void LeaseService::ApplyReleased(const std::vector<Released>& released) {
-  int64_t now = clock_();
-  for (const Released& r : released) r.net->allocator->Release(r.ip, now);
-}
-
 void LeaseService::RebuildNetwork(const std::string& name) {
   auto it = networks_.find(name);
   if (it == networks_.end()) return;
@@ -405,36 +362,6 @@ Result<LeaseRow> LeaseService::ClaimReservation(const v1::Caller& c, const Owner
   return lease;
 }
 
-v1::DelReply LeaseService::Del(const v1::DelRequest& req) {
-  std::lock_guard<std::mutex> lock(mu_);
-  const v1::Caller& c = req.caller();
-  Error e = ValidateCaller(c, /*need_netns=*/false);
-  if (e.code) return WithError<v1::DelReply>(e);
-  std::vector<Released> released;
-  if (e = store_->Begin(); e.code) return WithError<v1::DelReply>(e);
-  auto att = store_->FindAttachment(c.network(), c.container_id(), c.ifname());
-  if (!att) {  // DEL-1: nothing to do is success
-    store_->Rollback();
-    store_->Idle();
-    return v1::DelReply{};
-  }
-  e = Detach(*att, &released);
-  if (!e.code) e = Commit();
-  store_->Idle();
-  if (e.code) {
-    store_->Rollback();
-    Log(LogLevel::kError, "op=del" + Field("network", c.network()) + " msg=\"" + e.msg + "\"");
-    return WithError<v1::DelReply>(e);
-  }
-  ApplyReleased(released);
-  std::string ips;
-  for (const Released& r : released) ips += (ips.empty() ? "" : ",") + r.ip.ToString();
-  Log(LogLevel::kInfo, "op=del" + Field("network", c.network()) +
-                           Field("container", c.container_id()) + Field("ifname", c.ifname()) +
-                           Field("released", ips));
-  return v1::DelReply{};
-}
-
 v1::CheckReply LeaseService::Check(const v1::CheckRequest& req) {
   std::lock_guard<std::mutex> lock(mu_);
   const v1::Caller& c = req.caller();
@@ -443,8 +370,12 @@ v1::CheckReply LeaseService::Check(const v1::CheckRequest& req) {
   auto net = NetworkFor(c.network(), req.pool());
   if (!net.ok()) return WithError<v1::CheckReply>(net.error());
   auto att = store_->FindAttachment(c.network(), c.container_id(), c.ifname());
-  auto lease = att ? store_->FindLeaseById(att->lease_id) : std::nullopt;
+  auto found = att.ok() && att.value() ? store_->FindLeaseById(att.value()->lease_id)
+               : att.ok()              ? Result<std::optional<LeaseRow>>(std::nullopt)
+                                       : att.error();
   store_->Idle();
+  if (!found.ok()) return WithError<v1::CheckReply>(found.error());
+  const std::optional<LeaseRow>& lease = found.value();
   if (!lease)
     return WithError<v1::CheckReply>(
         MakeError(kNoLease, "no lease for container " + c.container_id() + " interface " +
@@ -465,37 +396,6 @@ v1::CheckReply LeaseService::Check(const v1::CheckRequest& req) {
                                       c.container_id() + " (lease holds " + h + ")"));
   }
   return v1::CheckReply{};
-}
-
-v1::GcReply LeaseService::Gc(const v1::GcRequest& req) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!IsValidNetworkName(req.network()))
-    return WithError<v1::GcReply>(MakeError(kInvalidConfig, "invalid network name"));
-  std::set<std::pair<std::string, std::string>> valid;
-  for (const auto& v : req.valid()) valid.insert({v.container_id(), v.ifname()});
-  auto atts = store_->ListAttachments(req.network());
-  if (!atts.ok()) return WithError<v1::GcReply>(atts.error());
-  std::vector<Released> released;
-  uint32_t dropped = 0;
-  Error e = store_->Begin();
-  for (const AttachmentRow& a : atts.value()) {
-    if (e.code) break;
-    if (valid.count({a.container_id, a.ifname})) continue;
-    e = Detach(a, &released);
-    dropped++;
-  }
-  if (!e.code) e = Commit();
-  store_->Idle();
-  if (e.code) {
-    store_->Rollback();
-    return WithError<v1::GcReply>(e);
-  }
-  ApplyReleased(released);
-  Log(LogLevel::kInfo,
-      "op=gc" + Field("network", req.network()) + Field("dropped", std::to_string(dropped)));
-  v1::GcReply reply;
-  reply.set_dropped(dropped);
-  return reply;
 }
 
 v1::StatusReply LeaseService::Status(const v1::StatusRequest& req) {

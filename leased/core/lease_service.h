@@ -24,6 +24,7 @@ namespace vmip {
 
 // Cluster keys of a lease and of an attachment (see cluster_store.h).
 std::string OwnerKey(const LeaseRow& lease);
+std::string OwnerKey(const Owner& owner, const std::string& ifname);
 std::string AttachmentKey(const std::string& container_id, const std::string& ifname);
 
 class LeaseService {
@@ -66,6 +67,10 @@ class LeaseService {
   void FlushOutbox();
   // Reloads which addresses other nodes hold, so ones they freed are reused here.
   void RefreshRemote();
+  // Follows the cluster's address changes (etcd watch) from now on: an address
+  // another node frees is reusable here within about a second.
+  void WatchCluster();
+  void ApplyAddressChange(const AddressChange& change);
   // Hand-off notices go to the node a binding was adopted from.
   void SetPeers(HandoffSender* peers) { peers_ = peers; }
   // A peer adopted a binding this node made (peer_service.cc).
@@ -82,6 +87,7 @@ class LeaseService {
   struct Released {
     Network* net;
     IpAddress ip;
+    bool handed_over = false;  // another node holds it now: not free
   };
 
   Result<Network*> NetworkFor(const std::string& name, const v1::PoolConfig& config);
@@ -96,27 +102,42 @@ class LeaseService {
                           const std::vector<AddressRow>& addrs);
   Error Detach(const AttachmentRow& att, std::vector<Released>* released);
   // Deletes the attachment row and, in cluster mode, queues its removal from etcd.
-  Error DropAttachment(const AttachmentRow& att);
+  Error DropAttachment(const AttachmentRow& att, const LeaseRow& lease);
+  // Deletes this node's copy of a binding another node adopted; the address stays
+  // taken (by that node).
+  Error DropHandedOver(const LeaseRow& lease, std::vector<Released>* released);
+  Error DropReleasedElsewhere(const std::string& network, const std::string& ip);
+  v1::ReleaseReply ReleaseInCluster(const v1::ReleaseRequest& req);
+  // The local part of a release: leases and (with force) their attachments.
+  Error ReleaseLocal(const std::vector<LeaseRow>& leases, bool force, bool queue_cluster,
+                     std::vector<Released>* released);
+  // Applies one queued cluster change; code 11 means "keep it for later".
+  Error ApplyOutboxRow(const OutboxRow& row);
   // claimed: set when this ADD created the owner's cluster binding (and so must give
   // it back if the local commit fails); an adopted binding belongs to another node.
   Result<LeaseRow> LeaseForAdd(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
                                const std::vector<IpAddress>& requested,
                                std::vector<AddressRow>* fresh, bool* claimed);
   Result<LeaseRow> NewLease(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
-                            const std::vector<AddressRow>& addrs);
+                            const std::vector<AddressRow>& addrs, int64_t cluster_revision = 0);
   Result<LeaseRow> ClusteredLease(Network& net, const v1::Caller& c, const Owner& owner,
                                   int64_t now, const std::vector<IpAddress>& requested,
                                   std::optional<LeaseRow> lease, std::vector<AddressRow>* fresh,
                                   bool* claimed);
   Result<LeaseRow> Adopt(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
                          const ClusterBinding& binding, std::vector<AddressRow>* fresh);
+  // A local lease whose binding is held by another node: make it this node's again.
+  void QueueHandoff(const v1::Caller& c, const std::string& owner_key, const std::string& ip,
+                    const std::string& from_node);
+  Error Reclaim(const v1::Caller& c, const std::string& key, const ClusterBinding& binding,
+                LeaseRow* lease);
   Error SyncFromCluster(Network& net);
   Error ResyncAttachments();
   void UnclaimAfterFailure(const LeaseRow& lease);
   // Gives a lease's addresses back: to its reservation if it was claimed from one,
   // else to the pool (recorded as released, for oldest-first reuse).
   Error FreeLease(const LeaseRow& lease, const std::string& container_id,
-                  std::vector<Released>* released);
+                  std::vector<Released>* released, bool queue_cluster_release = true);
   Result<LeaseRow> ClaimReservation(const v1::Caller& c, const Owner& owner);
   void ApplyReleased(const std::vector<Released>& released);
   // After a failed transaction that already touched the free sets.
@@ -133,7 +154,8 @@ class LeaseService {
   std::map<std::string, std::unique_ptr<Network>> networks_;
   ClusterStore* cluster_ = nullptr;
   HandoffSender* peers_ = nullptr;
-  std::vector<v1::HandoffNotice> notices_;  // to send, outside the lock
+  std::vector<v1::HandoffNotice> notices_;              // to send, outside the lock
+  std::vector<v1::HandoffNotice> uncommitted_notices_;  // of the ADD in progress
   bool resync_needed_ = true;
   int64_t reuse_cooldown_ = 0;
 };

@@ -7,8 +7,11 @@
 namespace vmip {
 namespace {
 const char* kLeaseColumns =
-    "id, network, owner_kind, owner, owner_uid, ifname, created_at, reservation";
-}
+    "id, network, owner_kind, owner, owner_uid, ifname, created_at, reservation, cluster_revision, "
+    "handed_to";
+const char* kAttachmentColumns =
+    "network, container_id, ifname, netns, node, lease_id, attached_at, cluster_token";
+}  // namespace
 
 Result<std::unique_ptr<LeaseStore>> LeaseStore::Open(const std::string& path) {
   auto db = SqliteDb::Open(path);
@@ -66,12 +69,12 @@ Result<std::vector<std::pair<std::string, std::string>>> LeaseStore::LoadPools()
   return out;
 }
 
-// Rows of "SELECT network, container_id, ifname, netns, node, lease_id, attached_at".
+// Rows of "SELECT <kAttachmentColumns>".
 Result<std::vector<AttachmentRow>> LeaseStore::ReadAttachments(Statement& q) {
   std::vector<AttachmentRow> out;
   while (q.Step())
-    out.push_back(
-        AttachmentRow{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Int(5), q.Int(6)});
+    out.push_back(AttachmentRow{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Int(5),
+                                q.Int(6), q.Text(7)});
   if (q.failed()) return db_->LastError("cannot read attachments");
   return out;
 }
@@ -86,7 +89,20 @@ LeaseRow LeaseStore::ReadLease(Statement& q) {
   l.ifname = q.Text(5);
   l.created_at = q.Int(6);
   l.reservation = q.Text(7);
+  l.cluster_revision = q.Int(8);
+  l.handed_to = q.Text(9);
   return l;
+}
+
+// The one lease row q selects, with its addresses; nullopt when there is none.
+Result<std::optional<LeaseRow>> LeaseStore::ReadOneLease(Statement& q, const std::string& what) {
+  if (!q.Step()) {
+    if (q.failed()) return db_->LastError("cannot read " + what);
+    return std::optional<LeaseRow>{};
+  }
+  LeaseRow l = ReadLease(q);
+  if (Error e = LoadAddresses(l); e.code) return e;
+  return std::optional<LeaseRow>{l};
 }
 
 Error LeaseStore::LoadAddresses(LeaseRow& lease) {
@@ -98,52 +114,54 @@ Error LeaseStore::LoadAddresses(LeaseRow& lease) {
   return Error{};
 }
 
-std::optional<LeaseRow> LeaseStore::FindLease(const std::string& network, const std::string& kind,
-                                              const std::string& owner, const std::string& ifname) {
+Result<std::optional<LeaseRow>> LeaseStore::FindLease(const std::string& network,
+                                                      const std::string& kind,
+                                                      const std::string& owner,
+                                                      const std::string& ifname) {
   Statement& q = db_->Prepare(std::string("SELECT ") + kLeaseColumns +
                               " FROM leases WHERE network = ?1 AND owner_kind = ?2 AND "
                               "owner = ?3 AND ifname = ?4");
   q.Bind(1, network).Bind(2, kind).Bind(3, owner).Bind(4, ifname);
-  if (!q.Step()) return std::nullopt;
-  LeaseRow l = ReadLease(q);
-  LoadAddresses(l);
-  return l;
+  return ReadOneLease(q, "the lease of " + kind + " " + owner);
 }
 
-std::optional<LeaseRow> LeaseStore::FindLeaseById(int64_t id) {
+Result<std::optional<LeaseRow>> LeaseStore::FindLeaseById(int64_t id) {
   Statement& q =
       db_->Prepare(std::string("SELECT ") + kLeaseColumns + " FROM leases WHERE id = ?1");
   q.Bind(1, id);
-  if (!q.Step()) return std::nullopt;
-  LeaseRow l = ReadLease(q);
-  LoadAddresses(l);
-  return l;
+  return ReadOneLease(q, "lease " + std::to_string(id));
 }
 
-std::optional<LeaseRow> LeaseStore::FindHolder(const std::string& network, const std::string& ip) {
+Result<std::optional<LeaseRow>> LeaseStore::FindHolder(const std::string& network,
+                                                       const std::string& ip) {
   Statement& q = db_->Prepare("SELECT lease_id FROM addresses WHERE network = ?1 AND ip = ?2");
   q.Bind(1, network).Bind(2, ip);
-  if (!q.Step()) return std::nullopt;
+  if (!q.Step()) {
+    if (q.failed()) return db_->LastError("cannot read the holder of " + ip);
+    return std::optional<LeaseRow>{};
+  }
   return FindLeaseById(q.Int(0));
 }
 
-std::optional<AttachmentRow> LeaseStore::FindAttachment(const std::string& network,
-                                                        const std::string& container_id,
-                                                        const std::string& ifname) {
-  Statement& q = db_->Prepare(
-      "SELECT lease_id, netns, node, attached_at FROM attachments "
-      "WHERE network = ?1 AND container_id = ?2 AND ifname = ?3");
+Result<std::optional<AttachmentRow>> LeaseStore::FindAttachment(const std::string& network,
+                                                                const std::string& container_id,
+                                                                const std::string& ifname) {
+  Statement& q = db_->Prepare(std::string("SELECT ") + kAttachmentColumns +
+                              " FROM attachments WHERE network = ?1 AND container_id = ?2 AND "
+                              "ifname = ?3");
   q.Bind(1, network).Bind(2, container_id).Bind(3, ifname);
-  if (!q.Step()) return std::nullopt;
-  return AttachmentRow{network, container_id, ifname, q.Text(1), q.Text(2), q.Int(0), q.Int(3)};
+  auto rows = ReadAttachments(q);
+  if (!rows.ok()) return rows.error();
+  if (rows.value().empty()) return std::optional<AttachmentRow>{};
+  return std::optional<AttachmentRow>{rows.value()[0]};
 }
 
 Result<int64_t> LeaseStore::InsertLease(const LeaseRow& l) {
   Statement& q = db_->Prepare(
-      "INSERT INTO leases(network, owner_kind, owner, owner_uid, ifname, created_at, reservation) "
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      "INSERT INTO leases(network, owner_kind, owner, owner_uid, ifname, created_at, reservation, "
+      "cluster_revision) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   q.Bind(1, l.network).Bind(2, l.owner_kind).Bind(3, l.owner).Bind(4, l.owner_uid);
-  q.Bind(5, l.ifname).Bind(6, l.created_at).Bind(7, l.reservation);
+  q.Bind(5, l.ifname).Bind(6, l.created_at).Bind(7, l.reservation).Bind(8, l.cluster_revision);
   Error e = Done(q, "cannot insert lease");
   if (e.code) return e;
   return db_->LastInsertId();
@@ -158,10 +176,10 @@ Error LeaseStore::InsertAddress(int64_t lease_id, const std::string& network, co
 
 Error LeaseStore::InsertAttachment(const AttachmentRow& a) {
   Statement& q = db_->Prepare(
-      "INSERT INTO attachments(network, container_id, ifname, lease_id, netns, node, attached_at) "
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      "INSERT INTO attachments(network, container_id, ifname, lease_id, netns, node, attached_at, "
+      "cluster_token) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   q.Bind(1, a.network).Bind(2, a.container_id).Bind(3, a.ifname).Bind(4, a.lease_id);
-  q.Bind(5, a.netns).Bind(6, a.node).Bind(7, a.attached_at);
+  q.Bind(5, a.netns).Bind(6, a.node).Bind(7, a.attached_at).Bind(8, a.cluster_token);
   return Done(q, "cannot insert attachment");
 }
 
@@ -183,6 +201,18 @@ Error LeaseStore::DeleteLease(int64_t lease_id) {
   Statement& q = db_->Prepare("DELETE FROM leases WHERE id = ?1");
   q.Bind(1, lease_id);
   return Done(q, "cannot delete lease");
+}
+
+Error LeaseStore::SetClusterRevision(int64_t lease_id, int64_t revision) {
+  Statement& q = db_->Prepare("UPDATE leases SET cluster_revision = ?2 WHERE id = ?1");
+  q.Bind(1, lease_id).Bind(2, revision);
+  return Done(q, "cannot record the cluster version of lease " + std::to_string(lease_id));
+}
+
+Error LeaseStore::SetHandedTo(int64_t lease_id, const std::string& node) {
+  Statement& q = db_->Prepare("UPDATE leases SET handed_to = ?2 WHERE id = ?1");
+  q.Bind(1, lease_id).Bind(2, node);
+  return Done(q, "cannot record the hand-off of lease " + std::to_string(lease_id));
 }
 
 Error LeaseStore::Reown(int64_t lease_id, const std::string& kind, const std::string& owner,
@@ -209,9 +239,8 @@ Result<std::vector<LeaseRow>> LeaseStore::LeasesOf(const std::string& network,
 }
 
 Result<std::vector<AttachmentRow>> LeaseStore::AttachmentsOf(int64_t lease_id) {
-  Statement& q = db_->Prepare(
-      "SELECT network, container_id, ifname, netns, node, lease_id, attached_at "
-      "FROM attachments WHERE lease_id = ?1");
+  Statement& q = db_->Prepare(std::string("SELECT ") + kAttachmentColumns +
+                              " FROM attachments WHERE lease_id = ?1");
   q.Bind(1, lease_id);
   return ReadAttachments(q);
 }
@@ -335,9 +364,9 @@ Result<std::vector<LeaseRow>> LeaseStore::ListLeases(const std::string& network)
 }
 
 Result<std::vector<AttachmentRow>> LeaseStore::ListAttachments(const std::string& network) {
-  Statement& q = db_->Prepare(
-      "SELECT network, container_id, ifname, netns, node, lease_id, attached_at "
-      "FROM attachments WHERE ?1 = '' OR network = ?1 ORDER BY attached_at");
+  Statement& q =
+      db_->Prepare(std::string("SELECT ") + kAttachmentColumns +
+                   " FROM attachments WHERE ?1 = '' OR network = ?1 ORDER BY attached_at");
   q.Bind(1, network);
   return ReadAttachments(q);
 }

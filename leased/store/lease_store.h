@@ -1,6 +1,8 @@
 // The lease table in SQLite: every query the daemon runs, and nothing else.
 // Callers group calls into transactions (Begin/Commit); Commit returning success
-// means the change is durable (WAL, synchronous=FULL).
+// means the change is durable (WAL, synchronous=FULL). Lookups answer a row,
+// nothing (std::nullopt: not found) or an error (the read failed): a failed read is
+// never "nothing there".
 #pragma once
 
 #include <cstdint>
@@ -26,12 +28,15 @@ struct LeaseRow {
   int64_t created_at = 0;
   std::string reservation;            // the reservation a VM lease was claimed from
   std::vector<AddressRow> addresses;  // ordered by range set
+  int64_t cluster_revision = 0;       // version of its cluster binding (cluster mode)
+  std::string handed_to;              // node that adopted it while attached here
 };
 
 struct AttachmentRow {
   std::string network, container_id, ifname, netns, node;
   int64_t lease_id = 0;
   int64_t attached_at = 0;
+  std::string cluster_token;  // tells this attachment's cluster record from older ones
 };
 
 struct EventRow {
@@ -61,13 +66,13 @@ class LeaseStore {
   // (network, serialized PoolConfig) for every network ever configured.
   Result<std::vector<std::pair<std::string, std::string>>> LoadPools();
 
-  std::optional<LeaseRow> FindLease(const std::string& network, const std::string& kind,
-                                    const std::string& owner, const std::string& ifname);
-  std::optional<LeaseRow> FindLeaseById(int64_t id);
-  std::optional<LeaseRow> FindHolder(const std::string& network, const std::string& ip);
-  std::optional<AttachmentRow> FindAttachment(const std::string& network,
-                                              const std::string& container_id,
-                                              const std::string& ifname);
+  Result<std::optional<LeaseRow>> FindLease(const std::string& network, const std::string& kind,
+                                            const std::string& owner, const std::string& ifname);
+  Result<std::optional<LeaseRow>> FindLeaseById(int64_t id);
+  Result<std::optional<LeaseRow>> FindHolder(const std::string& network, const std::string& ip);
+  Result<std::optional<AttachmentRow>> FindAttachment(const std::string& network,
+                                                      const std::string& container_id,
+                                                      const std::string& ifname);
 
   Result<int64_t> InsertLease(const LeaseRow& lease);
   Error InsertAddress(int64_t lease_id, const std::string& network, const AddressRow& a);
@@ -75,6 +80,9 @@ class LeaseStore {
   Error DeleteAttachment(const AttachmentRow& a);
   Result<int64_t> CountAttachments(int64_t lease_id);
   Error DeleteLease(int64_t lease_id);
+  Error SetClusterRevision(int64_t lease_id, int64_t revision);
+  // Marks a lease adopted by another node (handed_to "" clears it).
+  Error SetHandedTo(int64_t lease_id, const std::string& node);
   // Moves a lease to another owner (claiming or returning a reservation).
   Error Reown(int64_t lease_id, const std::string& kind, const std::string& owner,
               const std::string& ifname, const std::string& reservation);
@@ -112,6 +120,7 @@ class LeaseStore {
   explicit LeaseStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
   Error QuickCheck(const std::string& path);
   LeaseRow ReadLease(Statement& q);
+  Result<std::optional<LeaseRow>> ReadOneLease(Statement& q, const std::string& what);
   Result<std::vector<AttachmentRow>> ReadAttachments(Statement& q);
   Error LoadAddresses(LeaseRow& lease);
   Error Done(Statement& q, const std::string& what);

@@ -126,8 +126,25 @@ TEST_CASE("addresses other nodes hold are skipped, ones they free become reusabl
   a.Take(Ip("10.9.0.5"));
   a.Take(Ip("10.9.0.6"));
   CHECK_FALSE(a.Next(0));
-  a.ReplaceRemote({Ip("10.9.0.3")}, 500);  // the other node freed .2
+  auto freed = a.ReplaceRemote({Ip("10.9.0.3")}, 500);  // the other node freed .2
+  REQUIRE(freed.size() == 1);
+  CHECK(freed[0].ToString() == "10.9.0.2");
   CHECK(a.Next(0)->ToString() == "10.9.0.2");
   CHECK(a.IsTaken(Ip("10.9.0.3")));
   CHECK(a.TakenCount() == 3);  // remote addresses are not this node's
+}
+
+TEST_CASE("a hand-off makes a local address remote; a watched release frees a remote one") {
+  Pool pool = MakePool("10.9.0.0/29");  // .2-.6
+  Allocator a(pool);
+  a.Take(Ip("10.9.0.2"));
+  a.HandOver(Ip("10.9.0.2"));  // another node adopted its binding
+  CHECK(a.TakenCount() == 0);
+  CHECK(a.IsTaken(Ip("10.9.0.2")));
+  CHECK(a.Next(0)->ToString() == "10.9.0.3");
+  a.ForgetRemote(Ip("10.9.0.4"), 100);  // not remote: nothing to forget
+  CHECK(a.released().empty());
+  a.ForgetRemote(Ip("10.9.0.2"), 100);  // that node released it
+  CHECK_FALSE(a.IsTaken(Ip("10.9.0.2")));
+  CHECK(a.released().count(Ip("10.9.0.2")));
 }

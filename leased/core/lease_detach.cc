@@ -1,0 +1,153 @@
+// The DEL side: DEL and GC remove attachments; a pod lease dies with its last
+// one, a VM lease stays (detached) until released, a copy another node adopted goes.
+#include <set>
+
+#include "decision_log.h"
+#include "lease_service.h"
+#include "reply_error.h"
+#include "request_validation.h"
+
+namespace vmip {
+
+// Removes one attachment. A pod lease dies with its last attachment; a VM lease
+// stays bound, detached, until the VM is released.
+// The outbox row names the attachment's owner and token, so a late replay cannot
+// remove a newer attachment with the same key.
+Error LeaseService::DropAttachment(const AttachmentRow& att, const LeaseRow& lease) {
+  Error e = store_->DeleteAttachment(att);
+  if (!e.code && cluster_)
+    e = store_->AddOutbox(OutboxRow{0, "detach", att.network,
+                                    AttachmentKey(att.container_id, att.ifname),
+                                    OwnerKey(lease) + " " + att.cluster_token});
+  return e;
+}
+
+Error LeaseService::Detach(const AttachmentRow& att, std::vector<Released>* released) {
+  int64_t now = clock_();
+  auto found = store_->FindLeaseById(att.lease_id);
+  if (!found.ok()) return found.error();
+  if (!found.value()) return store_->DeleteAttachment(att);  // CASCADE makes this unreachable
+  const LeaseRow& lease = *found.value();
+  Error e = DropAttachment(att, lease);
+  if (e.code) return e;
+  std::string owner = lease.owner_kind + ":" + lease.owner;
+  std::string ip = lease.addresses.empty() ? "" : lease.addresses[0].ip;
+  e = store_->AppendEvent(
+      EventRow{now, att.network, "detach", owner, ip, att.container_id, att.ifname, node_});
+  if (e.code || (lease.owner_kind != "pod" && lease.handed_to.empty())) return e;
+  auto left = store_->CountAttachments(lease.id);
+  if (!left.ok()) return left.error();
+  if (left.value() > 0) return Error{};
+  if (lease.owner_kind != "pod") return DropHandedOver(lease, released);
+  return FreeLease(lease, att.container_id, released);
+}
+
+Error LeaseService::FreeLease(const LeaseRow& lease, const std::string& container_id,
+                              std::vector<Released>* released, bool queue_cluster_release) {
+  int64_t now = clock_();
+  std::string owner = lease.owner_kind + ":" + lease.owner;
+  std::string first_ip = lease.addresses.empty() ? "" : lease.addresses[0].ip;
+  if (!lease.reservation.empty()) {
+    Error e = store_->Reown(lease.id, "reservation", lease.reservation, "#" + first_ip, "");
+    if (!e.code)
+      e = store_->AppendEvent(EventRow{now, lease.network, "unclaim", owner, first_ip, container_id,
+                                       lease.ifname, node_});
+    return e;
+  }
+  if (Error e = store_->DeleteLease(lease.id); e.code) return e;
+  if (cluster_ && queue_cluster_release) {
+    // The row names the binding's version: a late replay never frees a newer one.
+    std::string ips;
+    for (const AddressRow& a : lease.addresses) ips += (ips.empty() ? "" : ",") + a.ip;
+    if (Error e = store_->AddOutbox(OutboxRow{0, "release", lease.network, OwnerKey(lease),
+                                              std::to_string(lease.cluster_revision) + " " + ips});
+        e.code)
+      return e;
+  }
+  auto net = networks_.find(lease.network);
+  for (const AddressRow& a : lease.addresses) {
+    if (Error e = store_->MarkReleased(lease.network, a.ip, now); e.code) return e;
+    Error e = store_->AppendEvent(
+        EventRow{now, lease.network, "release", owner, a.ip, container_id, lease.ifname, node_});
+    if (e.code) return e;
+    auto ip = ParseIp(a.ip);
+    if (ip && net != networks_.end()) released->push_back(Released{net->second.get(), *ip});
+  }
+  return Error{};
+}
+
+void LeaseService::ApplyReleased(const std::vector<Released>& released) {
+  int64_t now = clock_();
+  for (const Released& r : released)
+    if (r.handed_over)
+      r.net->allocator->HandOver(r.ip);
+    else
+      r.net->allocator->Release(r.ip, now);
+}
+
+v1::DelReply LeaseService::Del(const v1::DelRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const v1::Caller& c = req.caller();
+  Error e = ValidateCaller(c, /*need_netns=*/false);
+  if (e.code) return WithError<v1::DelReply>(e);
+  std::vector<Released> released;
+  if (e = store_->Begin(); e.code) return WithError<v1::DelReply>(e);
+  auto att = store_->FindAttachment(c.network(), c.container_id(), c.ifname());
+  if (!att.ok() || !att.value()) {
+    store_->Rollback();
+    store_->Idle();
+    if (att.ok()) return v1::DelReply{};  // DEL-1: nothing to do is success
+    // A read that failed is not "nothing there": code 11, the plugin spools the DEL.
+    Log(LogLevel::kError,
+        "op=del" + Field("network", c.network()) + " msg=\"" + att.error().msg + "\"");
+    return WithError<v1::DelReply>(MakeError(kTryAgainLater, att.error().msg));
+  }
+  e = Detach(*att.value(), &released);
+  if (!e.code) e = Commit();
+  store_->Idle();
+  if (e.code) {
+    store_->Rollback();
+    Log(LogLevel::kError, "op=del" + Field("network", c.network()) + " msg=\"" + e.msg + "\"");
+    return WithError<v1::DelReply>(e);
+  }
+  ApplyReleased(released);
+  std::string ips;
+  for (const Released& r : released) ips += (ips.empty() ? "" : ",") + r.ip.ToString();
+  Log(LogLevel::kInfo, "op=del" + Field("network", c.network()) +
+                           Field("container", c.container_id()) + Field("ifname", c.ifname()) +
+                           Field("released", ips));
+  return v1::DelReply{};
+}
+
+v1::GcReply LeaseService::Gc(const v1::GcRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!IsValidNetworkName(req.network()))
+    return WithError<v1::GcReply>(MakeError(kInvalidConfig, "invalid network name"));
+  std::set<std::pair<std::string, std::string>> valid;
+  for (const auto& v : req.valid()) valid.insert({v.container_id(), v.ifname()});
+  auto atts = store_->ListAttachments(req.network());
+  if (!atts.ok()) return WithError<v1::GcReply>(atts.error());
+  std::vector<Released> released;
+  uint32_t dropped = 0;
+  Error e = store_->Begin();
+  for (const AttachmentRow& a : atts.value()) {
+    if (e.code) break;
+    if (valid.count({a.container_id, a.ifname})) continue;
+    e = Detach(a, &released);
+    dropped++;
+  }
+  if (!e.code) e = Commit();
+  store_->Idle();
+  if (e.code) {
+    store_->Rollback();
+    return WithError<v1::GcReply>(e);
+  }
+  ApplyReleased(released);
+  Log(LogLevel::kInfo,
+      "op=gc" + Field("network", req.network()) + Field("dropped", std::to_string(dropped)));
+  v1::GcReply reply;
+  reply.set_dropped(dropped);
+  return reply;
+}
+
+}  // namespace vmip
