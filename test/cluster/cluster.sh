@@ -194,7 +194,7 @@ local_dups=$(for i in 1 2 3; do
 done | sort -u | cut -d'|' -f1 | uniq -d | paste -sd, -)
 expect_eq "no address held by two owners across the nodes" "" "$local_dups"
 if etcd_addrs=$(etcd_keys "/vmip/v1/addr/$NET/"); then
-  missing=$(comm -23 <(echo "$acked") <(tr , '\n' <<<"$etcd_addrs" | sort) | paste -sd, -)
+  missing=$(comm -23 <(sort -u <<<"$acked") <(tr , '\n' <<<"$etcd_addrs" | sort) | paste -sd, -)
   expect_eq "every acknowledged address ($n_acked) is bound in etcd" "" "$missing"
 else
   fail "etcd's bindings after the storm: $etcd_addrs"
