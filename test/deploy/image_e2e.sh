@@ -45,7 +45,7 @@ echo "# scripts/image took $(ms_since "$start") ms"
 expect_eq "scripts/image succeeds" 0 "$RC"
 ((RC == 0)) || { cat "$T/image.out" >&2; finish; }
 expect_eq "the image carries the bundle's tag" "$TAG" "$(tail -n 1 "$T/image.out")"
-expect_eq "image has no parent layers (FROM scratch): one layer" 1 \
+expect_eq "FROM scratch: one layer, nothing underneath" 1 \
   "$("${PODMAN[@]}" image inspect --format '{{len .RootFS.Layers}}' "$TAG")"
 
 R=$(render_json "$BUNDLE")
