@@ -153,9 +153,13 @@ int Pools(const Global& g) {
   return 0;
 }
 
-int Status(const Global& g) {
+// ready: exit 0 only when the daemon can serve (database open and, in cluster mode,
+// etcd reachable); the DaemonSet's readiness probe.
+int Status(const Global& g, bool ready) {
+  v1::DaemonStatusRequest req;
+  req.set_ready(ready);
   v1::DaemonStatusReply r;
-  int rc = Report(g, Connect(g)->Status(Context().get(), v1::DaemonStatusRequest{}, &r), r);
+  int rc = Report(g, Connect(g)->Status(Context().get(), req, &r), r);
   if (rc) return rc;
   json out = {{"version", r.version()},
               {"node", r.node()},
@@ -349,7 +353,12 @@ int main(int argc, char** argv) {
   json_flag(leases);
   cluster_flag(leases);
   json_flag(app.add_subcommand("pools", "list pools with size, used and free addresses"));
-  json_flag(app.add_subcommand("status", "show daemon status"));
+  bool ready = false;
+  auto* status = app.add_subcommand("status", "show daemon status");
+  json_flag(status);
+  status->add_flag("--ready", ready,
+                   "exit 1 unless ready to serve: database open and, in cluster mode, etcd "
+                   "reachable (the readiness probe)");
 
   std::string what, show_network;
   auto* show = app.add_subcommand(
@@ -414,7 +423,7 @@ int main(int argc, char** argv) {
   std::string cmd = app.get_subcommands().front()->get_name();
   if (cmd == "leases") return Leases(g, filter);
   if (cmd == "pools") return Pools(g);
-  if (cmd == "status") return Status(g);
+  if (cmd == "status") return Status(g, ready);
   if (cmd == "show") return Show(g, what, show_network);
   if (cmd == "history") {
     hist.set_limit(limit);

@@ -44,7 +44,8 @@ class LeaseService {
 
   v1::ListLeasesReply ListLeases(const v1::ListLeasesRequest& req);
   v1::ListPoolsReply ListPools();
-  v1::DaemonStatusReply DaemonStatus();
+  // check_ready: also read the cluster store once (code 11 when it cannot be reached).
+  v1::DaemonStatusReply DaemonStatus(bool check_ready = false);
   v1::HistoryReply History(const v1::HistoryRequest& req);
 
   // Admin actions (lease_admin.cc).

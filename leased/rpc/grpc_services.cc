@@ -55,9 +55,9 @@ grpc::Status AdminService::ListPools(grpc::ServerContext*, const v1::ListPoolsRe
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::Status(grpc::ServerContext*, const v1::DaemonStatusRequest*,
+grpc::Status AdminService::Status(grpc::ServerContext*, const v1::DaemonStatusRequest* q,
                                   v1::DaemonStatusReply* r) {
-  *r = s_->DaemonStatus();
+  *r = s_->DaemonStatus(q->ready());
   r->set_db_path(facts_.db_path);
   r->set_spool_replayed(facts_.spool_replayed);
   return grpc::Status::OK;

@@ -134,7 +134,7 @@ TEST_CASE("addresses other nodes hold are skipped, ones they free become reusabl
   CHECK(a.TakenCount() == 3);  // remote addresses are not this node's
 }
 
-TEST_CASE("a hand-off makes a local address remote; a watched release frees a remote one") {
+TEST_CASE("a hand-off makes a local address remote, and a watched release frees a remote one") {
   Pool pool = MakePool("10.9.0.0/29");  // .2-.6
   Allocator a(pool);
   a.Take(Ip("10.9.0.2"));

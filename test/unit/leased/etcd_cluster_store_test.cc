@@ -88,7 +88,7 @@ ClusterBinding Bind(ClusterStore& s, const std::string& owner, const std::string
 
 }  // namespace
 
-TEST_CASE("etcd: a release names the binding's version; an old one never removes a newer") {
+TEST_CASE("etcd: a release names the binding's version, and an old one never removes a newer") {
   Etcd etcd;
   auto a = etcd.Store("a");
   ClusterBinding first = Bind(*a, kOwner, "10.9.0.2");
