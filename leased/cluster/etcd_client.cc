@@ -23,6 +23,21 @@ bool Retryable(const grpc::Status& s) {
          s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
 }
 
+// etcd answers a put under a lease that expired (an outage longer than its TTL)
+// with NOT_FOUND "requested lease not found".
+bool LeaseNotFound(const grpc::Status& s) {
+  return s.error_code() == grpc::StatusCode::NOT_FOUND &&
+         s.error_message().find("lease not found") != std::string::npos;
+}
+
+// Puts in `req` under lease `from` go under `to` instead.
+void MoveLease(etcdserverpb::TxnRequest* req, int64_t from, int64_t to) {
+  for (auto* ops : {req->mutable_success(), req->mutable_failure()})
+    for (auto& op : *ops)
+      if (op.has_request_put() && op.request_put().lease() == from)
+        op.mutable_request_put()->set_lease(to);
+}
+
 }  // namespace
 
 std::string EtcdClient::PrefixEnd(const std::string& prefix) {
@@ -107,10 +122,21 @@ Result<etcdserverpb::RangeResponse> EtcdClient::Range(const std::string& key, bo
   return resp;
 }
 
+// A Txn whose puts use a lease that expired during an outage is retried once
+// under a fresh lease, so the first ADD after etcd recovers does not fail.
 Result<etcdserverpb::TxnResponse> EtcdClient::Txn(const etcdserverpb::TxnRequest& req) {
   etcdserverpb::TxnResponse resp;
+  etcdserverpb::TxnRequest attempt = req;
+  int64_t used = lease_.load();
   grpc::Status s =
-      Call([&](Endpoint& ep, grpc::ClientContext* ctx) { return ep.kv->Txn(ctx, req, &resp); });
+      Call([&](Endpoint& ep, grpc::ClientContext* ctx) { return ep.kv->Txn(ctx, attempt, &resp); });
+  if (LeaseNotFound(s) && used != 0) {
+    auto fresh = ReplaceLease(used);
+    if (!fresh.ok()) return fresh.error();
+    MoveLease(&attempt, used, fresh.value());
+    s = Call(
+        [&](Endpoint& ep, grpc::ClientContext* ctx) { return ep.kv->Txn(ctx, attempt, &resp); });
+  }
   if (!s.ok()) return Failed("txn", s);
   return resp;
 }
@@ -123,6 +149,12 @@ Error EtcdClient::Put(const std::string& key, const std::string& value, int64_t 
   etcdserverpb::PutResponse resp;
   grpc::Status s =
       Call([&](Endpoint& ep, grpc::ClientContext* ctx) { return ep.kv->Put(ctx, req, &resp); });
+  if (LeaseNotFound(s) && lease != 0) {  // expired during an outage: once more, fresh
+    auto fresh = ReplaceLease(lease);
+    if (!fresh.ok()) return fresh.error();
+    req.set_lease(fresh.value());
+    s = Call([&](Endpoint& ep, grpc::ClientContext* ctx) { return ep.kv->Put(ctx, req, &resp); });
+  }
   return s.ok() ? Error{} : Failed("put " + key, s);
 }
 
@@ -177,6 +209,21 @@ bool EtcdClient::KeepAliveOnce(int64_t id) {
   return alive;
 }
 
+Result<int64_t> EtcdClient::ReplaceLease(int64_t dead) {
+  // A put of on_renewed_ that fails on the brand-new lease must not wait for itself.
+  static thread_local bool renewing = false;
+  if (renewing) return MakeError(kTryAgainLater, "etcd lease lost again while being replaced");
+  std::lock_guard<std::mutex> lock(renew_mu_);
+  if (lease_.load() != dead) return lease_.load();
+  auto id = Grant();
+  if (!id.ok()) return id.error();
+  lease_ = id.value();
+  renewing = true;
+  if (on_renewed_) on_renewed_(id.value());
+  renewing = false;
+  return id.value();
+}
+
 // Refreshes the lease at a third of its TTL. A lease that expired (partition,
 // etcd outage) is replaced and the owner re-puts its keys under the new one.
 void EtcdClient::KeepAliveLoop() {
@@ -184,13 +231,10 @@ void EtcdClient::KeepAliveLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_cv_.wait_for(lock, period, [this] { return stopping_; })) {
     lock.unlock();
-    if (!KeepAliveOnce(lease_)) {
+    int64_t id = lease_.load();
+    if (!KeepAliveOnce(id)) {
       Log(LogLevel::kWarn, "op=etcd-lease msg=\"keepalive failed; granting a new lease\"");
-      auto id = Grant();
-      if (id.ok()) {
-        lease_ = id.value();
-        if (on_renewed_) on_renewed_(id.value());
-      }
+      ReplaceLease(id);
     }
     lock.lock();
   }

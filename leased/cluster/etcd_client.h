@@ -72,6 +72,9 @@ class EtcdClient {
   grpc::Status Call(const CallFn& fn);
   Error Failed(const std::string& what, const grpc::Status& s) const;
   Result<int64_t> Grant();
+  // Replaces the liveness lease if it is still `dead` (else another thread already
+  // did) and lets the owner re-put its keys; returns the lease now in force.
+  Result<int64_t> ReplaceLease(int64_t dead);
   void KeepAliveLoop();
   bool KeepAliveOnce(int64_t id);
   // One watch stream on one member, from revision *next on; false when stopping.
@@ -83,6 +86,7 @@ class EtcdClient {
   std::atomic<size_t> current_{0};
   std::atomic<int64_t> lease_{0};
   LeaseRenewed on_renewed_;
+  std::mutex renew_mu_;  // one lease replacement at a time
   std::mutex mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;

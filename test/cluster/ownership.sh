@@ -6,7 +6,8 @@
 # the hand-off); `vmipctl release` on n1 and n3 is refused naming n2 and its
 # container, --force too; after the target's DEL the release succeeds and the
 # address is free on another node within 2 s (etcd watch); a late outbox replay of
-# an old release never removes a newer binding of the same owner and address.
+# an old release never removes a newer binding of the same owner and address; a
+# node whose etcd lease expired replaces it on the next ADD and re-puts its keys.
 source "$(dirname "$0")/../e2e/lib.sh"
 
 NET=onet
@@ -164,6 +165,18 @@ expect_eq "the stale rows were processed" 0 "$(outbox_count n1)"
 expect_eq "the newer binding survived the stale release" "$NEW_BINDING" "$(etcd_val "$(owner_key 'pod:r1#eth0')")"
 expect_eq "the address key still names r1" "pod:r1#eth0" "$(etcd_val "$(addr_key "$R1")")"
 expect_eq "the attachment survived the stale detach" 1 \
+  "$(etcdctl_ get --prefix "/vmip/v1/attach/$NET/" --keys-only | grep -c "/attach/$NET/r1#eth0\$" || true)"
+
+echo "# n1's liveness lease is gone (an outage longer than its TTL): the next ADD replaces it"
+# (grep, not jq: a lease ID is a 64-bit integer, which jq would round)
+LEASE=$(etcdctl_ get "/vmip/v1/node/n1" -w json | grep -o '"lease":[0-9]*' | cut -d: -f2)
+expect_match "n1's node key has a lease" '^[0-9]+$' "$LEASE"
+RC=0; etcdctl_ lease revoke "$(printf '%x' "$LEASE")" >/dev/null || RC=$?
+need "n1's lease revoked"
+expect_eq "the revoke took n1's node key with it" "" "$(etcd_val /vmip/v1/node/n1)"
+cni ADD n1 lease1 pod-lease1; expect_rc "ADD right after the lease was lost succeeds" 0
+expect_match "n1's node key is back, under a new lease" "." "$(etcd_val /vmip/v1/node/n1)"
+expect_eq "r1's attachment is back too" 1 \
   "$(etcdctl_ get --prefix "/vmip/v1/attach/$NET/" --keys-only | grep -c "/attach/$NET/r1#eth0\$" || true)"
 
 echo "# invariant: no address bound to two owners, on any node or in etcd"
