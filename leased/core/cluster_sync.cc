@@ -185,7 +185,7 @@ void LeaseService::RecordHandoff(const v1::HandoffNotice& n) {
 }
 
 Error LeaseService::ApplyOutboxRow(const OutboxRow& row) {
-  if (row.op == "detach") {
+  if (row.op == OutboxOp::kDetach) {
     auto [owner, token] = SplitFirst(row.value);  // "" from before tokens: this node's key
     return cluster_->Detach(row.network, row.key, owner, token);
   }
@@ -232,7 +232,8 @@ void LeaseService::FlushOutbox() {
     Error e = ApplyOutboxRow(row);
     if (e.code == kTryAgainLater) break;  // etcd unreachable: keep the rest, in order
     if (e.code)                           // never retried: it would fail the same way forever
-      Log(LogLevel::kError, "op=outbox " + row.op + "=" + row.key + " msg=\"" + e.msg + "\"");
+      Log(LogLevel::kError, "op=outbox " + std::string(OutboxOpName(row.op)) + "=" + row.key +
+                                " msg=\"" + e.msg + "\"");
     done.push_back(row.id);
   }
   if (done.empty()) return;

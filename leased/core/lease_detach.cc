@@ -17,7 +17,7 @@ namespace vmip {
 Error LeaseService::DropAttachment(const AttachmentRow& att, const LeaseRow& lease) {
   Error e = store_->DeleteAttachment(att);
   if (!e.code && cluster_)
-    e = store_->AddOutbox(OutboxRow{0, "detach", att.network,
+    e = store_->AddOutbox(OutboxRow{0, OutboxOp::kDetach, att.network,
                                     AttachmentKey(att.container_id, att.ifname),
                                     OwnerKey(lease) + " " + att.cluster_token});
   return e;
@@ -60,7 +60,7 @@ Error LeaseService::FreeLease(const LeaseRow& lease, const std::string& containe
     // The row names the binding's version: a late replay never frees a newer one.
     std::string ips;
     for (const AddressRow& a : lease.addresses) ips += (ips.empty() ? "" : ",") + a.ip;
-    if (Error e = store_->AddOutbox(OutboxRow{0, "release", lease.network, OwnerKey(lease),
+    if (Error e = store_->AddOutbox(OutboxRow{0, OutboxOp::kRelease, lease.network, OwnerKey(lease),
                                               std::to_string(lease.cluster_revision) + " " + ips});
         e.code)
       return e;
