@@ -7,6 +7,7 @@
 #include "decision_log.h"
 #include "lease_service.h"
 #include "reply_error.h"
+#include "store_transaction.h"
 
 namespace vmip {
 namespace {
@@ -51,6 +52,7 @@ v1::ReleaseReply LeaseService::ReleaseInCluster(const v1::ReleaseRequest& req) {
       return WithError<v1::ReleaseReply>(e);
 
     std::lock_guard<std::mutex> lock(mu_);
+    Transaction txn(store_);  // its reads below come before the transaction begins
     auto leases = store_->LeasesOf(req.network(), "vm", req.vm());
     if (!leases.ok()) return WithError<v1::ReleaseReply>(leases.error());
     if (leases.value().empty() && bindings.value().empty())
@@ -76,16 +78,13 @@ v1::ReleaseReply LeaseService::ReleaseInCluster(const v1::ReleaseRequest& req) {
       if (changed) break;  // an ADD somewhere meanwhile: look again
       ips.insert(b.binding.ips.begin(), b.binding.ips.end());
     }
-    store_->Idle();
     if (changed) continue;
 
     std::vector<Released> released;
-    Error e = store_->Begin();
+    Error e = txn.Begin();
     if (!e.code) e = ReleaseLocal(leases.value(), req.force(), /*queue_cluster=*/false, &released);
-    if (!e.code) e = Commit();
-    store_->Idle();
+    if (!e.code) e = txn.Commit();
     if (e.code) {
-      store_->Rollback();
       Log(LogLevel::kError, "op=release vm=" + req.vm() +
                                 " msg=\"released in the cluster, local copy kept: " + e.msg + "\"");
       return WithError<v1::ReleaseReply>(e);

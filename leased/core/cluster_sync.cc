@@ -6,6 +6,7 @@
 
 #include "decision_log.h"
 #include "lease_service.h"
+#include "store_transaction.h"
 
 namespace vmip {
 namespace {
@@ -35,9 +36,9 @@ Error LeaseService::ResyncAttachments() {
   std::vector<std::pair<AttachmentRow, std::string>> todo;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    ReadSession session(store_);
     auto leases = store_->ListLeases("");
     auto atts = store_->ListAttachments("");
-    store_->Idle();
     if (!leases.ok()) return leases.error();
     if (!atts.ok()) return atts.error();
     std::map<int64_t, std::string> owner_of;
@@ -68,12 +69,12 @@ void LeaseService::RefreshRemote() {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = networks_.find(name);
     if (it == networks_.end()) continue;
+    ReadSession session(store_);
     int64_t now = clock_();
     // Recorded like local releases, so the table and the free sets agree.
     for (const IpAddress& ip : it->second->allocator->ReplaceRemote(held, now))
       if (Error e = store_->MarkReleased(name, ip.ToString(), now); e.code)
         Log(LogLevel::kError, "op=refresh network=" + name + " msg=\"" + e.msg + "\"");
-    store_->Idle();
     it->second->cluster_synced = true;
   }
 }
@@ -95,6 +96,7 @@ void LeaseService::ApplyAddressChange(const AddressChange& change) {
   Log(LogLevel::kDebug, "op=watch network=" + change.network + " ip=" + change.ip +
                             (change.bound ? " bound" : " freed"));
   if (change.bound) return alloc.MarkRemote(*ip);
+  ReadSession session(store_);
   Error e;
   if (alloc.taken().count(*ip)) {
     e = DropReleasedElsewhere(change.network, change.ip);
@@ -103,7 +105,6 @@ void LeaseService::ApplyAddressChange(const AddressChange& change) {
     e = store_->MarkReleased(change.network, change.ip, clock_());
     if (!e.code) alloc.ForgetRemote(*ip, clock_());
   }
-  store_->Idle();
   if (e.code)
     Log(LogLevel::kError,
         "op=watch network=" + change.network + " ip=" + change.ip + " msg=\"" + e.msg + "\"");
@@ -123,13 +124,11 @@ Error LeaseService::DropReleasedElsewhere(const std::string& network, const std:
     return MakeError(kInternal, "the cluster freed " + ip + " while " + lease.owner_kind + " " +
                                     lease.owner + " is attached here");
   std::vector<Released> released;
-  Error e = store_->Begin();
+  Transaction txn(store_);
+  Error e = txn.Begin();
   if (!e.code) e = FreeLease(lease, "", &released, /*queue_cluster_release=*/false);
-  if (!e.code) e = Commit();
-  if (e.code) {
-    store_->Rollback();
-    return e;
-  }
+  if (!e.code) e = txn.Commit();
+  if (e.code) return e;
   ApplyReleased(released);
   Log(LogLevel::kInfo, "op=drop-copy network=" + network + " owner=" + lease.owner +
                            " msg=\"released elsewhere in the cluster\"");
@@ -161,7 +160,8 @@ void LeaseService::RecordHandoff(const v1::HandoffNotice& n) {
   std::string kind = colon == std::string::npos ? "" : owner.substr(0, colon);
   std::string name = colon == std::string::npos ? owner : owner.substr(colon + 1);
   std::vector<Released> released;
-  Error e = store_->Begin();
+  Transaction txn(store_);
+  Error e = txn.Begin();
   if (!e.code)
     e = store_->AppendEvent(EventRow{clock_(), n.network(), "handoff", owner, n.ip(),
                                      n.container_id(), ifname, n.to_node()});
@@ -175,9 +175,7 @@ void LeaseService::RecordHandoff(const v1::HandoffNotice& n) {
     if (!e.code && left.value() == 0) e = DropHandedOver(*lease.value(), &released);
     if (!e.code && left.value() > 0) e = store_->SetHandedTo(lease.value()->id, n.to_node());
   }
-  if (!e.code) e = Commit();
-  if (e.code) store_->Rollback();
-  store_->Idle();
+  if (!e.code) e = txn.Commit();
   if (!e.code) ApplyReleased(released);
   Log(e.code ? LogLevel::kError : LogLevel::kInfo,
       "op=handoff network=" + n.network() + " owner=" + owner + " to_node=" + n.to_node() +
@@ -187,7 +185,7 @@ void LeaseService::RecordHandoff(const v1::HandoffNotice& n) {
 }
 
 Error LeaseService::ApplyOutboxRow(const OutboxRow& row) {
-  if (row.op == "detach") {
+  if (row.op == OutboxOp::kDetach) {
     auto [owner, token] = SplitFirst(row.value);  // "" from before tokens: this node's key
     return cluster_->Detach(row.network, row.key, owner, token);
   }
@@ -224,8 +222,8 @@ void LeaseService::FlushOutbox() {
   std::vector<OutboxRow> rows;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    ReadSession session(store_);
     auto r = store_->Outbox(256);
-    store_->Idle();
     if (!r.ok()) return;
     rows = r.value();
   }
@@ -234,18 +232,19 @@ void LeaseService::FlushOutbox() {
     Error e = ApplyOutboxRow(row);
     if (e.code == kTryAgainLater) break;  // etcd unreachable: keep the rest, in order
     if (e.code)                           // never retried: it would fail the same way forever
-      Log(LogLevel::kError, "op=outbox " + row.op + "=" + row.key + " msg=\"" + e.msg + "\"");
+      Log(LogLevel::kError, "op=outbox " + std::string(OutboxOpName(row.op)) + "=" + row.key +
+                                " msg=\"" + e.msg + "\"");
     done.push_back(row.id);
   }
   if (done.empty()) return;
   std::lock_guard<std::mutex> lock(mu_);
+  ReadSession session(store_);
   for (int64_t id : done)
     if (Error e = store_->DeleteOutbox(id); e.code) {
       // Applied but still queued: replayed later, which the versions make harmless.
       Log(LogLevel::kError, "op=outbox msg=\"" + e.msg + "\"");
       break;
     }
-  store_->Idle();
   Log(LogLevel::kDebug, "op=outbox applied=" + std::to_string(done.size()));
 }
 

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "lease_service.h"
+#include "store_transaction.h"
 
 namespace vmip {
 namespace {
@@ -41,6 +42,7 @@ v1::CheckIntegrityReply LeaseService::CheckIntegrity(const std::string& spool_di
   std::lock_guard<std::mutex> lock(mu_);
   v1::CheckIntegrityReply reply;
   std::vector<std::string> problems;
+  ReadSession session(store_);
   auto dups = store_->DuplicateAddresses();
   auto leases = store_->ListLeases("");
   auto atts = store_->ListAttachments("");
@@ -49,7 +51,6 @@ v1::CheckIntegrityReply LeaseService::CheckIntegrity(const std::string& spool_di
       store_->ForEachReleased("", [&](const std::string& n, const std::string& ip, int64_t at) {
         if (auto a = ParseIp(ip)) released[n][*a] = at;
       });
-  store_->Idle();
   if (!dups.ok() || !leases.ok() || !atts.ok() || e.code) {
     reply.mutable_error()->set_code(kTryAgainLater);
     reply.mutable_error()->set_msg("cannot read the lease table");

@@ -2,6 +2,7 @@
 #include "decision_log.h"
 #include "lease_service.h"
 #include "reply_error.h"
+#include "store_transaction.h"
 
 namespace vmip {
 namespace {
@@ -39,7 +40,8 @@ v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
   }
   int64_t now = clock_();
   v1::ReserveReply reply;
-  Error e = store_->Begin();
+  Transaction txn(store_);
+  Error e = txn.Begin();
   // Addresses are taken as they are picked so the next pick differs; if the
   // transaction fails, the free sets are rebuilt from the database.
   for (uint32_t i = 0; i < count && !e.code; i++) {
@@ -60,10 +62,9 @@ v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
   }
   // The pool may so far be known only in memory (a CHECK or STATUS named it).
   if (!e.code && !net.saved) e = store_->SavePool(req.network(), net.config, now);
-  if (!e.code) e = Commit();
-  store_->Idle();
+  if (!e.code) e = txn.Commit();
   if (e.code) {
-    store_->Rollback();
+    txn.Rollback();  // RebuildNetwork must read the database as it was before
     RebuildNetwork(req.network());
     return WithError<v1::ReserveReply>(e);
   }
@@ -75,20 +76,17 @@ v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
 
 v1::UnreserveReply LeaseService::Unreserve(const v1::UnreserveRequest& req) {
   std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(store_);
   auto held = store_->LeasesOf(req.network(), "reservation", req.name());
   if (!held.ok()) return WithError<v1::UnreserveReply>(held.error());
   std::vector<Released> released;
-  Error e = store_->Begin();
+  Error e = txn.Begin();
   for (const LeaseRow& l : held.value())
     if (!e.code) e = FreeLease(l, "", &released);
   // Claimed addresses stay with their VMs, as ordinary VM leases from now on.
   if (!e.code) e = store_->ClearReservation(req.network(), req.name());
-  if (!e.code) e = Commit();
-  store_->Idle();
-  if (e.code) {
-    store_->Rollback();
-    return WithError<v1::UnreserveReply>(e);
-  }
+  if (!e.code) e = txn.Commit();
+  if (e.code) return WithError<v1::UnreserveReply>(e);
   if (held.value().empty())
     return WithError<v1::UnreserveReply>(
         MakeError(kUnknownReservation, "no unclaimed addresses of reservation \"" + req.name() +
@@ -105,6 +103,7 @@ v1::ReleaseReply LeaseService::Release(const v1::ReleaseRequest& req) {
     return WithError<v1::ReleaseReply>(MakeError(kInvalidConfig, "--vm must be namespace/name"));
   if (cluster_) return ReleaseInCluster(req);
   std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(store_);
   auto leases = store_->LeasesOf(req.network(), "vm", req.vm());
   if (!leases.ok()) return WithError<v1::ReleaseReply>(leases.error());
   if (leases.value().empty())
@@ -113,14 +112,10 @@ v1::ReleaseReply LeaseService::Release(const v1::ReleaseRequest& req) {
                                 (req.network().empty() ? "" : " on network " + req.network())));
   std::vector<Released> released;
   v1::ReleaseReply reply;
-  Error e = store_->Begin();
+  Error e = txn.Begin();
   if (!e.code) e = ReleaseLocal(leases.value(), req.force(), /*queue_cluster=*/true, &released);
-  if (!e.code) e = Commit();
-  store_->Idle();
-  if (e.code) {
-    store_->Rollback();
-    return WithError<v1::ReleaseReply>(e);
-  }
+  if (!e.code) e = txn.Commit();
+  if (e.code) return WithError<v1::ReleaseReply>(e);
   ApplyReleased(released);
   for (const LeaseRow& l : leases.value())
     for (const AddressRow& a : l.addresses) reply.add_ips(a.ip);

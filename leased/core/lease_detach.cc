@@ -6,6 +6,7 @@
 #include "lease_service.h"
 #include "reply_error.h"
 #include "request_validation.h"
+#include "store_transaction.h"
 
 namespace vmip {
 
@@ -16,7 +17,7 @@ namespace vmip {
 Error LeaseService::DropAttachment(const AttachmentRow& att, const LeaseRow& lease) {
   Error e = store_->DeleteAttachment(att);
   if (!e.code && cluster_)
-    e = store_->AddOutbox(OutboxRow{0, "detach", att.network,
+    e = store_->AddOutbox(OutboxRow{0, OutboxOp::kDetach, att.network,
                                     AttachmentKey(att.container_id, att.ifname),
                                     OwnerKey(lease) + " " + att.cluster_token});
   return e;
@@ -59,7 +60,7 @@ Error LeaseService::FreeLease(const LeaseRow& lease, const std::string& containe
     // The row names the binding's version: a late replay never frees a newer one.
     std::string ips;
     for (const AddressRow& a : lease.addresses) ips += (ips.empty() ? "" : ",") + a.ip;
-    if (Error e = store_->AddOutbox(OutboxRow{0, "release", lease.network, OwnerKey(lease),
+    if (Error e = store_->AddOutbox(OutboxRow{0, OutboxOp::kRelease, lease.network, OwnerKey(lease),
                                               std::to_string(lease.cluster_revision) + " " + ips});
         e.code)
       return e;
@@ -91,11 +92,10 @@ v1::DelReply LeaseService::Del(const v1::DelRequest& req) {
   Error e = ValidateCaller(c, /*need_netns=*/false);
   if (e.code) return WithError<v1::DelReply>(e);
   std::vector<Released> released;
-  if (e = store_->Begin(); e.code) return WithError<v1::DelReply>(e);
+  Transaction txn(store_);
+  if (e = txn.Begin(); e.code) return WithError<v1::DelReply>(e);
   auto att = store_->FindAttachment(c.network(), c.container_id(), c.ifname());
   if (!att.ok() || !att.value()) {
-    store_->Rollback();
-    store_->Idle();
     if (att.ok()) return v1::DelReply{};  // DEL-1: nothing to do is success
     // A read that failed is not "nothing there": code 11, the plugin spools the DEL.
     Log(LogLevel::kError,
@@ -103,10 +103,8 @@ v1::DelReply LeaseService::Del(const v1::DelRequest& req) {
     return WithError<v1::DelReply>(MakeError(kTryAgainLater, att.error().msg));
   }
   e = Detach(*att.value(), &released);
-  if (!e.code) e = Commit();
-  store_->Idle();
+  if (!e.code) e = txn.Commit();
   if (e.code) {
-    store_->Rollback();
     Log(LogLevel::kError, "op=del" + Field("network", c.network()) + " msg=\"" + e.msg + "\"");
     return WithError<v1::DelReply>(e);
   }
@@ -125,23 +123,20 @@ v1::GcReply LeaseService::Gc(const v1::GcRequest& req) {
     return WithError<v1::GcReply>(MakeError(kInvalidConfig, "invalid network name"));
   std::set<std::pair<std::string, std::string>> valid;
   for (const auto& v : req.valid()) valid.insert({v.container_id(), v.ifname()});
+  Transaction txn(store_);
   auto atts = store_->ListAttachments(req.network());
   if (!atts.ok()) return WithError<v1::GcReply>(atts.error());
   std::vector<Released> released;
   uint32_t dropped = 0;
-  Error e = store_->Begin();
+  Error e = txn.Begin();
   for (const AttachmentRow& a : atts.value()) {
     if (e.code) break;
     if (valid.count({a.container_id, a.ifname})) continue;
     e = Detach(a, &released);
     dropped++;
   }
-  if (!e.code) e = Commit();
-  store_->Idle();
-  if (e.code) {
-    store_->Rollback();
-    return WithError<v1::GcReply>(e);
-  }
+  if (!e.code) e = txn.Commit();
+  if (e.code) return WithError<v1::GcReply>(e);
   ApplyReleased(released);
   Log(LogLevel::kInfo,
       "op=gc" + Field("network", req.network()) + Field("dropped", std::to_string(dropped)));

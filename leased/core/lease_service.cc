@@ -8,6 +8,7 @@
 #include "owner.h"
 #include "reply_error.h"
 #include "request_validation.h"
+#include "store_transaction.h"
 
 namespace vmip {
 namespace {
@@ -83,6 +84,7 @@ Result<std::unique_ptr<LeaseService::Network>> LeaseService::BuildNetwork(
 
 Error LeaseService::Load() {
   std::lock_guard<std::mutex> lock(mu_);
+  ReadSession session(store_);
   auto pools = store_->LoadPools();
   if (!pools.ok()) return pools.error();
   for (const auto& [name, bytes] : pools.value()) {
@@ -94,7 +96,6 @@ Error LeaseService::Load() {
     net.value()->saved = true;
     networks_[name] = std::move(net.value());
   }
-  store_->Idle();
   return Error{};
 }
 
@@ -192,12 +193,6 @@ Result<int64_t> LeaseService::BindNew(Network& net, const LeaseRow& lease,
   return id;
 }
 
-Error LeaseService::Commit() {
-  Error e = store_->Commit();
-  if (e.code) store_->Rollback();
-  return e;
-}
-
 v1::AddReply LeaseService::ReplyFor(const Network& net, const LeaseRow& lease) const {
   v1::AddReply reply;
   for (const AddressRow& a : lease.addresses) {
@@ -226,12 +221,12 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
   if (!requested.ok()) return requested.error();
   int64_t now = clock_();
 
-  if (e = store_->Begin(); e.code) return e;
+  Transaction txn(store_);
+  if (e = txn.Begin(); e.code) return e;
   // ADD-3: the same container + interface again gets the same answer.
   auto att = store_->FindAttachment(c.network(), c.container_id(), c.ifname());
   if (!att.ok() || att.value()) {
     auto lease = att.ok() ? store_->FindLeaseById(att.value()->lease_id) : att.error();
-    store_->Rollback();
     if (!lease.ok()) return lease.error();
     if (!lease.value()) return MakeError(kInternal, "attachment without lease");
     if (e = CheckLeaseFits(net, *lease.value(), requested.value()); e.code) return e;
@@ -241,10 +236,7 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
   std::vector<AddressRow> fresh;
   bool claimed = false;
   auto lease = LeaseForAdd(net, c, owner.value(), now, requested.value(), &fresh, &claimed);
-  if (!lease.ok()) {
-    store_->Rollback();
-    return lease.error();
-  }
+  if (!lease.ok()) return lease.error();
   std::string token = cluster_ ? NewToken() : "";
   e = store_->InsertAttachment(AttachmentRow{c.network(), c.container_id(), c.ifname(), c.netns(),
                                              node_, lease.value().id, now, token});
@@ -259,9 +251,9 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
   if (!e.code && cluster_)
     e = cluster_->Attach(c.network(), AttachmentKey(c.container_id(), c.ifname()),
                          OwnerKey(lease.value()), token, lease.value().cluster_revision);
-  if (!e.code) e = Commit();
+  if (!e.code) e = txn.Commit();
   if (e.code) {
-    store_->Rollback();
+    txn.Rollback();                // before the etcd call below: no write lock held across it
     uncommitted_notices_.clear();  // nothing was handed off
     if (claimed) UnclaimAfterFailure(lease.value());
     return e;
@@ -311,8 +303,8 @@ Result<LeaseRow> LeaseService::LeaseForAdd(Network& net, const v1::Caller& c, co
 
 v1::AddReply LeaseService::Add(const v1::AddRequest& req) {
   std::lock_guard<std::mutex> lock(mu_);
+  ReadSession session(store_);  // NetworkFor reads before AddLocked's transaction
   auto reply = AddLocked(req);
-  store_->Idle();
   const v1::Caller& c = req.caller();
   std::string who = Field("network", c.network()) + Field("container", c.container_id()) +
                     Field("ifname", c.ifname()) +
@@ -367,13 +359,13 @@ v1::CheckReply LeaseService::Check(const v1::CheckRequest& req) {
   const v1::Caller& c = req.caller();
   Error e = ValidateCaller(c, /*need_netns=*/true);
   if (e.code) return WithError<v1::CheckReply>(e);
+  ReadSession session(store_);
   auto net = NetworkFor(c.network(), req.pool());
   if (!net.ok()) return WithError<v1::CheckReply>(net.error());
   auto att = store_->FindAttachment(c.network(), c.container_id(), c.ifname());
   auto found = att.ok() && att.value() ? store_->FindLeaseById(att.value()->lease_id)
                : att.ok()              ? Result<std::optional<LeaseRow>>(std::nullopt)
                                        : att.error();
-  store_->Idle();
   if (!found.ok()) return WithError<v1::CheckReply>(found.error());
   const std::optional<LeaseRow>& lease = found.value();
   if (!lease)
@@ -400,8 +392,8 @@ v1::CheckReply LeaseService::Check(const v1::CheckRequest& req) {
 
 v1::StatusReply LeaseService::Status(const v1::StatusRequest& req) {
   std::lock_guard<std::mutex> lock(mu_);
+  ReadSession session(store_);
   auto net = NetworkFor(req.network(), req.pool());
-  store_->Idle();
   if (!net.ok()) return WithError<v1::StatusReply>(net.error());
   for (size_t s = 0; s < net.value()->pool->sets().size(); s++)
     if (!net.value()->allocator->Next(static_cast<int>(s), clock_()))

@@ -143,7 +143,6 @@ class LeaseService {
   void ApplyReleased(const std::vector<Released>& released);
   // After a failed transaction that already touched the free sets.
   void RebuildNetwork(const std::string& name);
-  Error Commit();
   v1::AddReply ReplyFor(const Network& net, const LeaseRow& lease) const;
   Error HolderError(const std::string& network, const std::string& ip);
 
@@ -151,6 +150,21 @@ class LeaseService {
   std::string node_;
   Clock clock_;
   int64_t started_at_;
+  // mu_ guards, for every request and background job alike:
+  //  - the store's one SQLite session (store_): every read, transaction and
+  //    Idle() happens with mu_ held, so one caller's transaction never sees
+  //    another's statements;
+  //  - networks_ and everything a Network owns (pool, allocator free sets,
+  //    config bytes, saved, cluster_synced), so the free sets change only together
+  //    with the commit that justifies the change;
+  //  - notices_ and uncommitted_notices_.
+  // The cluster store and peers are not guarded by it: quorum reads, outbox
+  // replay, attachment resync and hand-off sends run without it (versions re-check
+  // what they read); ADD's binding/attach calls and ReleaseInCluster's
+  // compare-and-swap are made while holding it, so they order with local commits.
+  // Set once before the daemon serves, then only read: node_, clock_, started_at_,
+  // cluster_, peers_, reuse_cooldown_. resync_needed_ belongs to the one thread
+  // that runs FlushOutbox.
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Network>> networks_;
   ClusterStore* cluster_ = nullptr;

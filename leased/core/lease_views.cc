@@ -4,6 +4,7 @@
 
 #include "lease_service.h"
 #include "reply_error.h"
+#include "store_transaction.h"
 
 namespace vmip {
 namespace {
@@ -45,9 +46,9 @@ bool Matches(const v1::LeaseFilter& f, const v1::Lease& l) {
 
 v1::ListLeasesReply LeaseService::ListLeases(const v1::ListLeasesRequest& req) {
   std::lock_guard<std::mutex> lock(mu_);
+  ReadSession session(store_);
   auto leases = store_->ListLeases(req.filter().network());
   auto atts = store_->ListAttachments(req.filter().network());
-  store_->Idle();
   if (!leases.ok()) return WithError<v1::ListLeasesReply>(leases.error());
   if (!atts.ok()) return WithError<v1::ListLeasesReply>(atts.error());
   std::multimap<int64_t, const AttachmentRow*> by_lease;
@@ -116,9 +117,9 @@ v1::DaemonStatusReply LeaseService::DaemonStatus(bool check_ready) {
   reply.set_node(node_);
   reply.set_schema_version(store_->schema_version());
   reply.set_started_at(started_at_);
+  ReadSession session(store_);
   auto leases = store_->Count("leases");
   auto atts = store_->Count("attachments");
-  store_->Idle();
   if (!leases.ok()) return WithError<v1::DaemonStatusReply>(leases.error());
   if (!atts.ok()) return WithError<v1::DaemonStatusReply>(atts.error());
   reply.set_leases(leases.value());
@@ -134,9 +135,9 @@ namespace vmip {
 v1::HistoryReply LeaseService::History(const v1::HistoryRequest& req) {
   std::lock_guard<std::mutex> lock(mu_);
   int64_t limit = req.limit() ? req.limit() : 100;
+  ReadSession session(store_);
   auto events = store_->Events(req.network(), req.vm().empty() ? "" : "vm:" + req.vm(),
                                req.ip().empty() ? "" : Canonical(req.ip()), limit);
-  store_->Idle();
   if (!events.ok()) return WithError<v1::HistoryReply>(events.error());
   v1::HistoryReply reply;
   for (const EventRow& e : events.value()) {

@@ -268,10 +268,17 @@ Result<std::vector<EventRow>> LeaseStore::Events(const std::string& network,
   return out;
 }
 
+const char* OutboxOpName(OutboxOp op) {
+  return op == OutboxOp::kDetach ? "detach" : "release";
+}
+
 Error LeaseStore::AddOutbox(const OutboxRow& row) {
   Statement& q =
       db_->Prepare("INSERT INTO cluster_outbox(op, network, key, value) VALUES(?1, ?2, ?3, ?4)");
-  q.Bind(1, row.op).Bind(2, row.network).Bind(3, row.key).Bind(4, row.value);
+  q.Bind(1, std::string(OutboxOpName(row.op)))
+      .Bind(2, row.network)
+      .Bind(3, row.key)
+      .Bind(4, row.value);
   return Done(q, "cannot queue cluster change");
 }
 
@@ -280,7 +287,11 @@ Result<std::vector<OutboxRow>> LeaseStore::Outbox(int64_t limit) {
       db_->Prepare("SELECT id, op, network, key, value FROM cluster_outbox ORDER BY id LIMIT ?1");
   q.Bind(1, limit);
   std::vector<OutboxRow> out;
-  while (q.Step()) out.push_back(OutboxRow{q.Int(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4)});
+  // Only this daemon writes the table, and only the two names above.
+  while (q.Step()) {
+    OutboxOp op = q.Text(1) == "detach" ? OutboxOp::kDetach : OutboxOp::kRelease;
+    out.push_back(OutboxRow{q.Int(0), op, q.Text(2), q.Text(3), q.Text(4)});
+  }
   if (q.failed()) return db_->LastError("cannot read the cluster outbox");
   return out;
 }

@@ -44,9 +44,14 @@ struct EventRow {
   std::string network, kind, owner, ip, container_id, ifname, node;
 };
 
+// What a queued cluster change does; stored as its name ("detach", "release").
+enum class OutboxOp { kDetach, kRelease };
+const char* OutboxOpName(OutboxOp op);
+
 struct OutboxRow {
   int64_t id = 0;
-  std::string op, network, key, value;
+  OutboxOp op = OutboxOp::kRelease;
+  std::string network, key, value;
 };
 
 class LeaseStore {
