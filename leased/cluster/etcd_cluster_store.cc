@@ -196,6 +196,11 @@ Result<ClaimResult> EtcdClusterStore::Claim(const std::string& network, const st
 
 Result<int64_t> EtcdClusterStore::TakeOver(const std::string& network, const std::string& owner,
                                            const ClusterBinding& from) {
+  // etcd reads a missing key's version as 0: "from version 0" would bind an owner
+  // nobody bound. Only a version read from the store names a binding.
+  if (from.revision <= 0)
+    return MakeError(kInternal, "refusing to take over " + owner + " on network " + network +
+                                    " without knowing which version of its binding to take");
   TxnRequest txn;
   RequireRevision(&txn, OwnerKey(network, owner), from.revision);
   AddPut(txn.mutable_success(), OwnerKey(network, owner), EncodeBinding({from.ips, node_, 0}));
@@ -237,6 +242,9 @@ void EtcdClusterStore::Remember(const std::string& key, const std::string& value
 Error EtcdClusterStore::Attach(const std::string& network, const std::string& attachment,
                                const std::string& owner, const std::string& token,
                                int64_t binding_revision) {
+  if (binding_revision <= 0)  // see TakeOver: version 0 would match an unbound owner
+    return MakeError(kInternal, "refusing to attach to " + owner + " on network " + network +
+                                    " without knowing which version of its binding it joins");
   std::string key = AttachKey(network, attachment), value = node_ + " " + owner + " " + token;
   TxnRequest txn;
   RequireRevision(&txn, OwnerKey(network, owner), binding_revision);

@@ -131,6 +131,10 @@ void CheckClaimRaceHasOneWinner(const ClusterStoreFactory& make) {
 void CheckTakeOverNamesTheRevision(const ClusterStoreFactory& make) {
   INFO("take-over only from the current revision");
   auto a = make("a"), b = make("b");
+  // Version 0 names no binding: it must not bind an owner nobody bound.
+  auto unknown = b->TakeOver("takeover", kVm1, ClusterBinding{{"10.4.0.2"}, "a", 0});
+  REQUIRE(!unknown.ok());
+  CHECK(!Find(*a, "takeover", kVm1));
   ClusterBinding on_a = Bind(*a, "takeover", kVm1, {"10.4.0.2"}, "a");
   auto taken = b->TakeOver("takeover", kVm1, on_a);
   REQUIRE(taken.ok());
@@ -203,6 +207,7 @@ void CheckAttachNeedsTheCurrentBinding(const ClusterStoreFactory& make) {
   INFO("attach only while the binding is that revision");
   auto a = make("a"), b = make("b");
   CHECK(a->Attach("attach", "c0#eth0", kVm1, "t0", 12345).code == kTryAgainLater);  // unbound
+  CHECK(a->Attach("attach", "c0#eth0", kVm1, "t0", 0).code != 0);  // version 0 names nothing
   ClusterBinding bound = Bind(*a, "attach", kVm1, {"10.7.0.2"}, "a");
   CHECK(a->Attach("attach", "c1#eth0", kVm1, "t1", bound.revision - 1).code == kTryAgainLater);
   CHECK(AttachmentsOn(*a, "attach").empty());

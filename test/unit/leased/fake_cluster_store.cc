@@ -62,6 +62,7 @@ class FakeClusterStore final : public ClusterStore {
 
   Result<int64_t> TakeOver(const std::string& network, const std::string& owner,
                            const ClusterBinding& from) override {
+    if (from.revision <= 0) return MakeError(kInternal, "no version of " + owner + " to take");
     std::lock_guard<std::mutex> lock(b_->mu_);
     std::string key = FakeClusterBackend::Key(network, owner);
     if (b_->OwnerRevision(key) != from.revision)
@@ -96,6 +97,7 @@ class FakeClusterStore final : public ClusterStore {
 
   Error Attach(const std::string& network, const std::string& attachment, const std::string& owner,
                const std::string& token, int64_t binding_revision) override {
+    if (binding_revision <= 0) return MakeError(kInternal, "no version of " + owner + " to join");
     std::lock_guard<std::mutex> lock(b_->mu_);
     if (b_->OwnerRevision(FakeClusterBackend::Key(network, owner)) != binding_revision)
       return MakeError(kTryAgainLater, "the binding of " + owner + " changed during this ADD");
