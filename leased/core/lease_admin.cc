@@ -50,9 +50,18 @@ v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
       e = picked.error();
       break;
     }
-    LeaseRow lease{
-        0, req.network(), "reservation", req.name(), "", "#" + picked.value()[0].ip, now, "", {}, 0,
-        ""};
+    LeaseRow lease{0,
+                   req.network(),
+                   "reservation",
+                   req.name(),
+                   "",
+                   "#" + picked.value()[0].ip,
+                   now,
+                   "",
+                   {},
+                   0,
+                   "",
+                   ""};
     auto id = BindNew(net, lease, picked.value());
     if (!id.ok()) e = id.error();
     for (const AddressRow& a : picked.value()) {

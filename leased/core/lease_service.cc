@@ -43,6 +43,10 @@ Result<std::vector<IpAddress>> ParseRequested(
   return out;
 }
 
+google::protobuf::RepeatedPtrField<std::string> AsRepeated(const std::vector<std::string>& v) {
+  return google::protobuf::RepeatedPtrField<std::string>(v.begin(), v.end());
+}
+
 bool IsNone(const IpAddress& ip) {
   return !ip.v6 && ip.value == 0;
 }
@@ -208,16 +212,17 @@ v1::AddReply LeaseService::ReplyFor(const Network& net, const LeaseRow& lease) c
   return reply;
 }
 
-Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
+Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req, const Identity& identity) {
+  const Owner& owner = identity.owner;
   const v1::Caller& c = req.caller();
-  Error e = ValidateCaller(c, /*need_netns=*/true);
-  if (e.code) return e;
+  Error e;
   auto net_or = NetworkFor(c.network(), req.pool());
   if (!net_or.ok()) return net_or.error();
   Network& net = *net_or.value();
-  auto owner = ResolveOwner(c);
-  if (!owner.ok()) return owner.error();
-  auto requested = ParseRequested(*net.pool, req.requested_ips());
+  // A request in the CNI call wins over one in the pod's annotations.
+  auto requested =
+      ParseRequested(*net.pool, req.requested_ips().empty() ? AsRepeated(identity.requested_ips)
+                                                            : req.requested_ips());
   if (!requested.ok()) return requested.error();
   int64_t now = clock_();
 
@@ -233,16 +238,18 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
     return ReplyFor(net, *lease.value());
   }
   uncommitted_notices_.clear();
+  std::vector<Released> released;
+  if (e = ReleaseIfRecreated(c, owner, requested.value(), &released); e.code) return e;
   std::vector<AddressRow> fresh;
   bool claimed = false;
-  auto lease = LeaseForAdd(net, c, owner.value(), now, requested.value(), &fresh, &claimed);
+  auto lease = LeaseForAdd(net, c, owner, now, requested.value(), &fresh, &claimed);
   if (!lease.ok()) return lease.error();
   std::string token = cluster_ ? NewToken() : "";
   e = store_->InsertAttachment(AttachmentRow{c.network(), c.container_id(), c.ifname(), c.netns(),
                                              node_, lease.value().id, now, token});
   if (!e.code)
     e = store_->AppendEvent(
-        EventRow{now, c.network(), "attach", owner.value().KindName() + ":" + owner.value().name,
+        EventRow{now, c.network(), "attach", owner.KindName() + ":" + owner.name,
                  lease.value().addresses.empty() ? "" : lease.value().addresses[0].ip,
                  c.container_id(), c.ifname(), node_});
   if (!e.code && !net.saved) e = store_->SavePool(c.network(), net.config, now);
@@ -261,6 +268,7 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
   for (auto& n : uncommitted_notices_) notices_.push_back(std::move(n));
   uncommitted_notices_.clear();
   net.saved = true;
+  ApplyReleased(released);
   for (const AddressRow& a : fresh) net.allocator->Take(*ParseIp(a.ip));
   return ReplyFor(net, lease.value());
 }
@@ -268,8 +276,8 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
 Result<LeaseRow> LeaseService::NewLease(Network& net, const v1::Caller& c, const Owner& owner,
                                         int64_t now, const std::vector<AddressRow>& addrs,
                                         int64_t cluster_revision) {
-  LeaseRow lease{0,  c.network(), owner.KindName(), owner.name, "", c.ifname(), now,
-                 "", addrs,       cluster_revision, ""};
+  LeaseRow lease{0,  c.network(), owner.KindName(), owner.name, owner.uid,   c.ifname(), now,
+                 "", addrs,       cluster_revision, "",         owner.source};
   auto id = BindNew(net, lease, addrs);
   if (!id.ok()) return id.error();
   lease.id = id.value();
@@ -302,10 +310,16 @@ Result<LeaseRow> LeaseService::LeaseForAdd(Network& net, const v1::Caller& c, co
 }
 
 v1::AddReply LeaseService::Add(const v1::AddRequest& req) {
+  const v1::Caller& c = req.caller();
+  // Before the lock: naming the owner may ask the Kubernetes API.
+  Error e = ValidateCaller(c, /*need_netns=*/true);
+  auto identity = e.code             ? Result<Identity>(e)
+                  : identity_source_ ? identity_source_->Resolve(c)
+                                     : IdentityFromArgs(c);
   std::lock_guard<std::mutex> lock(mu_);
   ReadSession session(store_);  // NetworkFor reads before AddLocked's transaction
-  auto reply = AddLocked(req);
-  const v1::Caller& c = req.caller();
+  auto reply =
+      identity.ok() ? AddLocked(req, identity.value()) : Result<v1::AddReply>(identity.error());
   std::string who = Field("network", c.network()) + Field("container", c.container_id()) +
                     Field("ifname", c.ifname()) +
                     Field("pod", c.pod_namespace() + "/" + c.pod_name());

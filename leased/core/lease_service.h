@@ -15,6 +15,7 @@
 #include "cluster_store.h"
 #include "error.h"
 #include "handoff_sender.h"
+#include "identity_source.h"
 #include "lease_store.h"
 #include "owner.h"
 #include "pool.h"
@@ -53,6 +54,11 @@ class LeaseService {
   v1::UnreserveReply Unreserve(const v1::UnreserveRequest& req);
   v1::ReleaseReply Release(const v1::ReleaseRequest& req);
 
+  // Kubernetes mode (lease_gone.cc): the detached leases of an owner the API server
+  // no longer has, if their stored UID is uid; reason goes into the history.
+  Error ReleaseGone(const std::string& kind, const std::string& owner, const std::string& uid,
+                    const std::string& reason);
+
   // Compares the table, the free sets and the spool (integrity_check.cc).
   v1::CheckIntegrityReply CheckIntegrity(const std::string& spool_dir);
 
@@ -72,6 +78,8 @@ class LeaseService {
   // another node frees is reusable here within about a second.
   void WatchCluster();
   void ApplyAddressChange(const AddressChange& change);
+  // Kubernetes mode: owners named from the API server. Not owned; outlives the service.
+  void SetIdentitySource(IdentitySource* source) { identity_source_ = source; }
   // Hand-off notices go to the node a binding was adopted from.
   void SetPeers(HandoffSender* peers) { peers_ = peers; }
   // A peer adopted a binding this node made (peer_service.cc).
@@ -94,7 +102,7 @@ class LeaseService {
   Result<Network*> NetworkFor(const std::string& name, const v1::PoolConfig& config);
   Result<std::unique_ptr<Network>> BuildNetwork(const std::string& name,
                                                 const v1::PoolConfig& config);
-  Result<v1::AddReply> AddLocked(const v1::AddRequest& req);
+  Result<v1::AddReply> AddLocked(const v1::AddRequest& req, const Identity& identity);
   Result<std::vector<AddressRow>> PickAddresses(Network& net,
                                                 const std::vector<IpAddress>& requested);
   Error CheckLeaseFits(Network& net, const LeaseRow& lease,
@@ -119,6 +127,12 @@ class LeaseService {
   Result<LeaseRow> LeaseForAdd(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
                                const std::vector<IpAddress>& requested,
                                std::vector<AddressRow>* fresh, bool* claimed);
+  // The owner's name now belongs to a new Kubernetes object (another UID): the old
+  // lease is released, or kept for the new object when the request names its
+  // addresses (lease_recreated.cc).
+  Error ReleaseIfRecreated(const v1::Caller& c, const Owner& owner,
+                           const std::vector<IpAddress>& requested,
+                           std::vector<Released>* released);
   Result<LeaseRow> NewLease(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
                             const std::vector<AddressRow>& addrs, int64_t cluster_revision = 0);
   Result<LeaseRow> ClusteredLease(Network& net, const v1::Caller& c, const Owner& owner,
@@ -163,12 +177,13 @@ class LeaseService {
   // what they read); ADD's binding/attach calls and ReleaseInCluster's
   // compare-and-swap are made while holding it, so they order with local commits.
   // Set once before the daemon serves, then only read: node_, clock_, started_at_,
-  // cluster_, peers_, reuse_cooldown_. resync_needed_ belongs to the one thread
+  // cluster_, peers_, identity_source_, reuse_cooldown_. resync_needed_ belongs to the one thread
   // that runs FlushOutbox.
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Network>> networks_;
   ClusterStore* cluster_ = nullptr;
   HandoffSender* peers_ = nullptr;
+  IdentitySource* identity_source_ = nullptr;
   std::vector<v1::HandoffNotice> notices_;              // to send, outside the lock
   std::vector<v1::HandoffNotice> uncommitted_notices_;  // of the ADD in progress
   bool resync_needed_ = true;

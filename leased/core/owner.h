@@ -8,17 +8,30 @@
 
 namespace vmip {
 
-enum class OwnerKind { kVm, kPod, kReservation };
+// kStatefulSetPod (Kubernetes mode): a pod a StatefulSet owns keeps its address by
+// name, like a VM, across re-creation.
+enum class OwnerKind { kVm, kPod, kReservation, kStatefulSetPod };
+
+// Where an owner's identity came from (shown by vmipctl leases).
+inline constexpr const char* kSourceArgs = "args";              // args.cni.vm / VMIP_VM
+inline constexpr const char* kSourcePodName = "pod-name";       // virt-launcher-<vm>-<5>
+inline constexpr const char* kSourceContainer = "container";    // an ordinary pod
+inline constexpr const char* kSourceKubernetes = "kubernetes";  // read from the API server
 
 struct Owner {
   OwnerKind kind = OwnerKind::kPod;
-  std::string name;  // "namespace/vm", or the container ID for pods
+  std::string name;    // "namespace/vm", or the container ID for pods
+  std::string uid;     // the Kubernetes UID of the VM (or StatefulSet pod), "" if unknown
+  std::string source;  // kSource*: which rule named it
 
   std::string KindName() const;
   std::string Describe() const { return KindName() + " " + name; }
 };
 
 OwnerKind OwnerKindFromName(const std::string& name);
+
+// Kubernetes object names: DNS-1123 subdomain (lower case alphanumerics, '-', '.').
+bool IsDnsName(const std::string& s);
 
 // The namespace of a VM when the runtime passes no K8S_POD_NAMESPACE (podman's CNI
 // backend passes K8S_POD_NAME only), and of a VMIP_VM name without "namespace/".

@@ -30,6 +30,7 @@ struct LeaseRow {
   std::vector<AddressRow> addresses;  // ordered by range set
   int64_t cluster_revision = 0;       // version of its cluster binding (cluster mode)
   std::string handed_to;              // node that adopted it while attached here
+  std::string identity_source;        // which rule named the owner (owner.h kSource*)
 };
 
 struct AttachmentRow {
@@ -91,6 +92,8 @@ class LeaseStore {
   // Moves a lease to another owner (claiming or returning a reservation).
   Error Reown(int64_t lease_id, const std::string& kind, const std::string& owner,
               const std::string& ifname, const std::string& reservation);
+  // Records the owner's Kubernetes UID and where its identity came from.
+  Error SetOwnerUid(int64_t lease_id, const std::string& uid, const std::string& source);
   // Every lease of an owner; network "" means every network.
   Result<std::vector<LeaseRow>> LeasesOf(const std::string& network, const std::string& kind,
                                          const std::string& owner);
