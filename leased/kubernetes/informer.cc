@@ -116,7 +116,8 @@ Error Informer::WatchOnce(std::string* resource_version) {
 void Informer::Run() {
   int64_t ceiling = kBackoffMinMs;
   std::string rv;
-  bool listed = false;
+  bool listed = false;      // rv comes from a complete list: watch from it
+  bool fresh_list = false;  // and no watch has used it yet
   while (true) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -125,17 +126,22 @@ void Informer::Run() {
     Error e = listed ? WatchOnce(&rv) : ListOnce(&rv);
     if (!e.code) {
       ceiling = kBackoffMinMs;
+      fresh_list = !listed;
       listed = true;  // after a list: watch; after a watch that ended: watch on
       continue;
     }
-    if (HttpStatus(e) == 410) {
-      Log(LogLevel::kInfo, "op=relist" + Field("resource", name_) + " msg=\"" + e.msg + "\"");
-      listed = false;  // the resourceVersion is too old: list again, at once
-      continue;
-    }
-    Failed(e);
-    Log(LogLevel::kWarn, "op=watch" + Field("resource", name_) + " msg=\"" + e.msg + "\"");
+    bool gone = HttpStatus(e) == 410;
+    if (gone)
+      Log(LogLevel::kInfo,
+          "op=relist" + Field("resource", name_) + Field("from", rv) + " msg=\"" + e.msg + "\"");
     listed = false;  // after any failure, a fresh list tells what changed meanwhile
+    // A 410 means list again at once, unless the list just made is already too old:
+    // then wait like after any failure rather than spin.
+    if (gone && !fresh_list) continue;
+    fresh_list = false;
+    Failed(e);
+    if (!gone)
+      Log(LogLevel::kWarn, "op=watch" + Field("resource", name_) + " msg=\"" + e.msg + "\"");
     if (!Pause(Jittered(ceiling))) return;
     ceiling = std::min(ceiling * 2, kBackoffMaxMs);
   }

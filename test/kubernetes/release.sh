@@ -67,13 +67,25 @@ fixture_ctl clear-fail >/dev/null
 wait_for 40 gone prod/vanish
 expect_eq "vanish released after the relist" 0 "$(lease_count prod/vanish)"
 
-echo "# a 410 (compacted history) means a relist, and deletion still works after it"
+echo "# a watch resumed from a compacted revision gets 410 (an ERROR event in a 200 stream): relist"
 run_vm after-410 D
+fixture_ctl bookmark-interval 1000 >/dev/null # no bookmark moves the daemon's revision on
+fixture_ctl drop-watches >/dev/null           # (for watches opened from now on)
+wait_for 15 synced || fail "no resync after the dropped watches"
+fixture_ctl wait "open watch virtualmachines" 1 --timeout 15 >/dev/null || fail "no new watch"
+fixture_ctl create-pod prod unwatched >/dev/null # the revision moves past the daemon's
 fixture_ctl compact >/dev/null
-fixture_ctl drop-watches >/dev/null # the next watch starts from a compacted revision
+fixture_ctl reset-stats >/dev/null
+# Each watch lasts --watch-timeout 5 s; the next one starts from the compacted revision.
+if fixture_ctl wait "list virtualmachines" 1 --timeout 20 >/dev/null; then
+  pass "the 410 made the daemon list virtualmachines again"
+else
+  fail "no relist of virtualmachines within 20 s of the compaction"
+fi
+fixture_ctl bookmark-interval 1 >/dev/null
 fixture_ctl delete-vm prod after-410 >/dev/null
 wait_for 30 gone prod/after-410
-expect_eq "after-410 released" 0 "$(lease_count prod/after-410)"
+expect_eq "after-410 released: the new watch follows the relist" 0 "$(lease_count prod/after-410)"
 
 echo "# a VM re-created under the same name (new UID) is a new owner"
 run_vm again E
