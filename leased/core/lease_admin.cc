@@ -13,7 +13,7 @@ constexpr uint32_t kMaxReserve = 4096;
 
 v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (cluster_)
+  if (coordinator_->clustered())
     return WithError<v1::ReserveReply>(
         MakeError(kInvalidConfig, "reservations are not supported in cluster mode yet"));
   auto it = networks_.find(req.network());
@@ -101,7 +101,7 @@ v1::UnreserveReply LeaseService::Unreserve(const v1::UnreserveRequest& req) {
 v1::ReleaseReply LeaseService::Release(const v1::ReleaseRequest& req) {
   if (req.vm().find('/') == std::string::npos)
     return WithError<v1::ReleaseReply>(MakeError(kInvalidConfig, "--vm must be namespace/name"));
-  if (cluster_) return ReleaseInCluster(req);
+  if (coordinator_->clustered()) return coordinator_->Release(req);
   std::lock_guard<std::mutex> lock(mu_);
   Transaction txn(store_);
   auto leases = store_->LeasesOf(req.network(), "vm", req.vm());

@@ -16,10 +16,7 @@ namespace vmip {
 // remove a newer attachment with the same key.
 Error LeaseService::DropAttachment(const AttachmentRow& att, const LeaseRow& lease) {
   Error e = store_->DeleteAttachment(att);
-  if (!e.code && cluster_)
-    e = store_->AddOutbox(OutboxRow{0, OutboxOp::kDetach, att.network,
-                                    AttachmentKey(att.container_id, att.ifname),
-                                    OwnerKey(lease) + " " + att.cluster_token});
+  if (!e.code) e = coordinator_->QueueDetach(att, lease);
   return e;
 }
 
@@ -56,15 +53,8 @@ Error LeaseService::FreeLease(const LeaseRow& lease, const std::string& containe
     return e;
   }
   if (Error e = store_->DeleteLease(lease.id); e.code) return e;
-  if (cluster_ && queue_cluster_release) {
-    // The row names the binding's version: a late replay never frees a newer one.
-    std::string ips;
-    for (const AddressRow& a : lease.addresses) ips += (ips.empty() ? "" : ",") + a.ip;
-    if (Error e = store_->AddOutbox(OutboxRow{0, OutboxOp::kRelease, lease.network, OwnerKey(lease),
-                                              std::to_string(lease.cluster_revision) + " " + ips});
-        e.code)
-      return e;
-  }
+  if (queue_cluster_release)
+    if (Error e = coordinator_->QueueRelease(lease); e.code) return e;
   auto net = networks_.find(lease.network);
   for (const AddressRow& a : lease.addresses) {
     if (Error e = store_->MarkReleased(lease.network, a.ip, now); e.code) return e;
@@ -143,6 +133,21 @@ v1::GcReply LeaseService::Gc(const v1::GcRequest& req) {
   v1::GcReply reply;
   reply.set_dropped(dropped);
   return reply;
+}
+
+Error LeaseService::DropHandedOver(const LeaseRow& lease, std::vector<Released>* released) {
+  if (Error e = store_->DeleteLease(lease.id); e.code) return e;
+  std::string ip = lease.addresses.empty() ? "" : lease.addresses[0].ip;
+  if (Error e = store_->AppendEvent(EventRow{clock_(), lease.network, "drop-copy",
+                                             lease.owner_kind + ":" + lease.owner, ip, "",
+                                             lease.ifname, node_});
+      e.code)
+    return e;
+  auto net = networks_.find(lease.network);
+  for (const AddressRow& a : lease.addresses)
+    if (auto parsed = ParseIp(a.ip); parsed && net != networks_.end())
+      released->push_back(Released{net->second.get(), *parsed, /*handed_over=*/true});
+  return Error{};
 }
 
 }  // namespace vmip

@@ -232,14 +232,14 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
     if (e = CheckLeaseFits(net, *lease.value(), requested.value()); e.code) return e;
     return ReplyFor(net, *lease.value());
   }
-  uncommitted_notices_.clear();
   std::vector<AddressRow> fresh;
   bool claimed = false;
   auto lease = LeaseForAdd(net, c, owner.value(), now, requested.value(), &fresh, &claimed);
   if (!lease.ok()) return lease.error();
-  std::string token = cluster_ ? NewToken() : "";
-  e = store_->InsertAttachment(AttachmentRow{c.network(), c.container_id(), c.ifname(), c.netns(),
-                                             node_, lease.value().id, now, token});
+  std::string token = coordinator_->clustered() ? NewToken() : "";
+  AttachmentRow att_row{c.network(), c.container_id(), c.ifname(), c.netns(),
+                        node_,       lease.value().id, now,        token};
+  e = store_->InsertAttachment(att_row);
   if (!e.code)
     e = store_->AppendEvent(
         EventRow{now, c.network(), "attach", owner.value().KindName() + ":" + owner.value().name,
@@ -248,18 +248,14 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
   if (!e.code && !net.saved) e = store_->SavePool(c.network(), net.config, now);
   // The cluster hears of the attachment before the local commit: an unreachable
   // etcd fails the ADD instead of leaving an attachment the cluster never saw.
-  if (!e.code && cluster_)
-    e = cluster_->Attach(c.network(), AttachmentKey(c.container_id(), c.ifname()),
-                         OwnerKey(lease.value()), token, lease.value().cluster_revision);
+  if (!e.code) e = coordinator_->Attach(att_row, lease.value());
   if (!e.code) e = txn.Commit();
   if (e.code) {
-    txn.Rollback();                // before the etcd call below: no write lock held across it
-    uncommitted_notices_.clear();  // nothing was handed off
-    if (claimed) UnclaimAfterFailure(lease.value());
+    txn.Rollback();  // before the etcd call below: no write lock held across it
+    coordinator_->FinishAdd(/*committed=*/false, lease.value(), claimed);
     return e;
   }
-  for (auto& n : uncommitted_notices_) notices_.push_back(std::move(n));
-  uncommitted_notices_.clear();
+  coordinator_->FinishAdd(/*committed=*/true, lease.value(), claimed);
   net.saved = true;
   for (const AddressRow& a : fresh) net.allocator->Take(*ParseIp(a.ip));
   return ReplyFor(net, lease.value());
@@ -284,8 +280,9 @@ Result<LeaseRow> LeaseService::LeaseForAdd(Network& net, const v1::Caller& c, co
   auto found = store_->FindLease(c.network(), owner.KindName(), owner.name, c.ifname());
   if (!found.ok()) return found.error();
   std::optional<LeaseRow> lease = found.value();
-  if (cluster_)
-    return ClusteredLease(net, c, owner, now, requested, std::move(lease), fresh, claimed);
+  if (coordinator_->clustered())
+    return coordinator_->LeaseForAdd(net, c, owner, now, requested, std::move(lease), fresh,
+                                     claimed);
   if (!lease && !c.reservation().empty()) {
     auto reserved = ClaimReservation(c, owner);
     if (!reserved.ok()) return reserved.error();

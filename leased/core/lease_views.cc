@@ -105,12 +105,10 @@ v1::ListPoolsReply LeaseService::ListPools() {
 
 v1::DaemonStatusReply LeaseService::DaemonStatus(bool check_ready) {
   // Outside the lock: an unreachable etcd must not stall ADDs for a probe.
-  if (check_ready && cluster_) {
-    auto nodes = cluster_->Nodes();
-    if (!nodes.ok())
-      return WithError<v1::DaemonStatusReply>(MakeError(
-          kTryAgainLater, "not ready: the cluster store is unreachable: " + nodes.error().msg));
-  }
+  if (check_ready)
+    if (Error e = coordinator_->CheckReachable(); e.code)
+      return WithError<v1::DaemonStatusReply>(
+          MakeError(kTryAgainLater, "not ready: the cluster store is unreachable: " + e.msg));
   std::lock_guard<std::mutex> lock(mu_);
   v1::DaemonStatusReply reply;
   reply.set_version(VMIP_VERSION);

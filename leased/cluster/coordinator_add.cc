@@ -1,8 +1,8 @@
 // Cluster mode: the ADD path asks the cluster store (etcd) who owns what before
-// anything is committed locally. (DEL-side changes: cluster_sync.cc.)
+// anything is committed locally. (DEL-side changes: coordinator_sync.cc.)
 
+#include "cluster_store_coordinator.h"
 #include "decision_log.h"
-#include "lease_service.h"
 
 namespace vmip {
 namespace {
@@ -30,7 +30,7 @@ std::string AttachmentKey(const std::string& container_id, const std::string& if
 }
 
 // Loads the addresses other nodes bound, once per network and start.
-Error LeaseService::SyncFromCluster(Network& net) {
+Error ClusterStoreCoordinator::SyncFromCluster(Network& net) {
   if (net.cluster_synced) return Error{};
   auto bound = cluster_->BoundAddresses(net.pool->network());
   if (!bound.ok()) return bound.error();
@@ -42,9 +42,10 @@ Error LeaseService::SyncFromCluster(Network& net) {
 
 // The owner is bound in the cluster (on this node before, or on another node: a
 // migration target or a VM restarted elsewhere): bind the same addresses here.
-Result<LeaseRow> LeaseService::Adopt(Network& net, const v1::Caller& c, const Owner& owner,
-                                     int64_t now, const ClusterBinding& binding,
-                                     std::vector<AddressRow>* fresh) {
+Result<LeaseRow> ClusterStoreCoordinator::Adopt(Network& net, const v1::Caller& c,
+                                                const Owner& owner, int64_t now,
+                                                const ClusterBinding& binding,
+                                                std::vector<AddressRow>* fresh) {
   std::vector<AddressRow> addrs;
   for (const std::string& text : binding.ips) {
     auto ip = ParseIp(text);
@@ -53,7 +54,7 @@ Result<LeaseRow> LeaseService::Adopt(Network& net, const v1::Caller& c, const Ow
       return MakeError(kBoundOutsidePool, owner.Describe() + " is bound in the cluster to " + text +
                                               ", which network " + c.network() +
                                               " here does not contain");
-    auto holder = store_->FindHolder(c.network(), text);
+    auto holder = svc_.store_->FindHolder(c.network(), text);
     if (!holder.ok()) return holder.error();
     if (holder.value())
       return MakeError(kAddressHeld, "address " + text + " of " + owner.Describe() +
@@ -64,7 +65,7 @@ Result<LeaseRow> LeaseService::Adopt(Network& net, const v1::Caller& c, const Ow
   // The binding becomes this node's: the old holder's copy, a late release or a
   // stale node can no longer remove it (they name the old version).
   int64_t revision = binding.revision;
-  if (binding.node != node_) {
+  if (binding.node != svc_.node_) {
     auto taken = cluster_->TakeOver(c.network(), OwnerKey(owner, c.ifname()), binding);
     if (!taken.ok()) return taken.error();
     revision = taken.value();
@@ -73,31 +74,31 @@ Result<LeaseRow> LeaseService::Adopt(Network& net, const v1::Caller& c, const Ow
                            " from_node=" + binding.node);
   std::string tag = owner.KindName() + ":" + owner.name;
   std::string first_ip = addrs.empty() ? "" : addrs[0].ip;
-  Error e = store_->AppendEvent(
-      EventRow{now, c.network(), "adopt", tag, first_ip, c.container_id(), c.ifname(), node_});
+  Error e = svc_.store_->AppendEvent(
+      EventRow{now, c.network(), "adopt", tag, first_ip, c.container_id(), c.ifname(), svc_.node_});
   if (e.code) return e;
-  if (binding.node != node_) QueueHandoff(c, tag + "#" + c.ifname(), first_ip, binding.node);
+  if (binding.node != svc_.node_) QueueHandoff(c, tag + "#" + c.ifname(), first_ip, binding.node);
   *fresh = addrs;
-  return NewLease(net, c, owner, now, addrs, revision);
+  return svc_.NewLease(net, c, owner, now, addrs, revision);
 }
 
 // Tells the node a binding was taken from, once this ADD commits.
-void LeaseService::QueueHandoff(const v1::Caller& c, const std::string& owner_key,
-                                const std::string& ip, const std::string& from_node) {
+void ClusterStoreCoordinator::QueueHandoff(const v1::Caller& c, const std::string& owner_key,
+                                           const std::string& ip, const std::string& from_node) {
   v1::HandoffNotice n;
   n.set_network(c.network());
   n.set_owner(owner_key);
   n.set_ip(ip);
   n.set_from_node(from_node);
-  n.set_to_node(node_);
+  n.set_to_node(svc_.node_);
   n.set_container_id(c.container_id());
   uncommitted_notices_.push_back(n);
 }
 
-Error LeaseService::Reclaim(const v1::Caller& c, const std::string& key,
-                            const ClusterBinding& binding, LeaseRow* lease) {
+Error ClusterStoreCoordinator::Reclaim(const v1::Caller& c, const std::string& key,
+                                       const ClusterBinding& binding, LeaseRow* lease) {
   int64_t revision = binding.revision;
-  if (binding.node != node_) {
+  if (binding.node != svc_.node_) {
     auto taken = cluster_->TakeOver(c.network(), key, binding);
     if (!taken.ok()) return taken.error();
     revision = taken.value();
@@ -106,18 +107,21 @@ Error LeaseService::Reclaim(const v1::Caller& c, const std::string& key,
     QueueHandoff(c, key, lease->addresses.empty() ? "" : lease->addresses[0].ip, binding.node);
   }
   if (!lease->handed_to.empty())
-    if (Error e = store_->SetHandedTo(lease->id, ""); e.code) return e;
+    if (Error e = svc_.store_->SetHandedTo(lease->id, ""); e.code) return e;
   lease->handed_to.clear();
   if (revision != lease->cluster_revision)
-    if (Error e = store_->SetClusterRevision(lease->id, revision); e.code) return e;
+    if (Error e = svc_.store_->SetClusterRevision(lease->id, revision); e.code) return e;
   lease->cluster_revision = revision;
   return Error{};
 }
 
-Result<LeaseRow> LeaseService::ClusteredLease(Network& net, const v1::Caller& c, const Owner& owner,
-                                              int64_t now, const std::vector<IpAddress>& requested,
-                                              std::optional<LeaseRow> lease,
-                                              std::vector<AddressRow>* fresh, bool* claimed) {
+Result<LeaseRow> ClusterStoreCoordinator::LeaseForAdd(Network& net, const v1::Caller& c,
+                                                      const Owner& owner, int64_t now,
+                                                      const std::vector<IpAddress>& requested,
+                                                      std::optional<LeaseRow> lease,
+                                                      std::vector<AddressRow>* fresh,
+                                                      bool* claimed) {
+  uncommitted_notices_.clear();
   if (!c.reservation().empty())
     return MakeError(kInvalidConfig, "reservations are not supported in cluster mode yet");
   if (Error e = SyncFromCluster(net); e.code) return e;
@@ -127,7 +131,8 @@ Result<LeaseRow> LeaseService::ClusteredLease(Network& net, const v1::Caller& c,
   if (lease && !binding.value()) {
     // Bound here but unknown to the cluster (bound before cluster mode, or
     // released elsewhere): claim the same addresses again, or refuse.
-    auto claim = cluster_->Claim(c.network(), key, ClusterBinding{IpsOf(lease->addresses), node_});
+    auto claim =
+        cluster_->Claim(c.network(), key, ClusterBinding{IpsOf(lease->addresses), svc_.node_});
     if (!claim.ok()) return claim.error();
     if (!claim.value().taken_ip.empty())
       return MakeError(kAddressHeld, "address " + claim.value().taken_ip + " of " +
@@ -135,36 +140,37 @@ Result<LeaseRow> LeaseService::ClusteredLease(Network& net, const v1::Caller& c,
                                          " is bound to another owner in the cluster");
     if (claim.value().existing) binding.value() = claim.value().existing;
     if (claim.value().claimed) {
-      binding.value() = ClusterBinding{IpsOf(lease->addresses), node_, claim.value().revision};
+      binding.value() = ClusterBinding{IpsOf(lease->addresses), svc_.node_, claim.value().revision};
       *claimed = true;
     }
   }
   if (lease && binding.value() && binding.value()->ips != IpsOf(lease->addresses)) {
     Log(LogLevel::kWarn, "op=add owner=" + owner.Describe() +
                              " msg=\"local lease differs from the cluster; cluster wins\"");
-    if (Error e = store_->DeleteLease(lease->id); e.code) return e;
+    if (Error e = svc_.store_->DeleteLease(lease->id); e.code) return e;
     lease.reset();
   }
   if (lease) {
-    if (Error e = CheckLeaseFits(net, *lease, requested); e.code) return e;
+    if (Error e = svc_.CheckLeaseFits(net, *lease, requested); e.code) return e;
     if (Error e = Reclaim(c, key, *binding.value(), &*lease); e.code) return e;
     return *lease;
   }
   if (binding.value()) {
     auto adopted = Adopt(net, c, owner, now, *binding.value(), fresh);
     if (adopted.ok())
-      if (Error e = CheckLeaseFits(net, adopted.value(), requested); e.code) return e;
+      if (Error e = svc_.CheckLeaseFits(net, adopted.value(), requested); e.code) return e;
     return adopted;
   }
   for (int attempt = 0; attempt < kClaimAttempts; attempt++) {
-    auto picked = PickAddresses(net, requested);
+    auto picked = svc_.PickAddresses(net, requested);
     if (!picked.ok()) return picked.error();
-    auto claim = cluster_->Claim(c.network(), key, ClusterBinding{IpsOf(picked.value()), node_});
+    auto claim =
+        cluster_->Claim(c.network(), key, ClusterBinding{IpsOf(picked.value()), svc_.node_});
     if (!claim.ok()) return claim.error();
     if (claim.value().claimed) {
       *fresh = picked.value();
       *claimed = true;
-      return NewLease(net, c, owner, now, *fresh, claim.value().revision);
+      return svc_.NewLease(net, c, owner, now, *fresh, claim.value().revision);
     }
     if (claim.value().existing) return Adopt(net, c, owner, now, *claim.value().existing, fresh);
     auto ip = ParseIp(claim.value().taken_ip);
@@ -179,8 +185,22 @@ Result<LeaseRow> LeaseService::ClusteredLease(Network& net, const v1::Caller& c,
                                        std::to_string(kClaimAttempts) + " attempts");
 }
 
+// The cluster hears of the attachment before the local commit: an unreachable etcd
+// fails the ADD instead of leaving an attachment the cluster never saw.
+Error ClusterStoreCoordinator::Attach(const AttachmentRow& att, const LeaseRow& lease) {
+  return cluster_->Attach(att.network, AttachmentKey(att.container_id, att.ifname), OwnerKey(lease),
+                          att.cluster_token, lease.cluster_revision);
+}
+
+void ClusterStoreCoordinator::FinishAdd(bool committed, const LeaseRow& lease, bool claimed) {
+  if (committed)
+    for (auto& n : uncommitted_notices_) notices_.push_back(std::move(n));
+  uncommitted_notices_.clear();  // failed: nothing was handed off
+  if (!committed && claimed) UnclaimAfterFailure(lease);
+}
+
 // The local commit failed after a claim: give the claim back so nothing leaks.
-void LeaseService::UnclaimAfterFailure(const LeaseRow& lease) {
+void ClusterStoreCoordinator::UnclaimAfterFailure(const LeaseRow& lease) {
   auto r = cluster_->Release(lease.network, OwnerKey(lease), IpsOf(lease.addresses),
                              lease.cluster_revision);
   if (!r.ok())
