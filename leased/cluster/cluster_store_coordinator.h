@@ -29,12 +29,9 @@ class ClusterStoreCoordinator final : public ClusterCoordinator {
       : svc_(*service), cluster_(cluster), peers_(peers) {}
 
   bool clustered() const override { return true; }
-  Result<LeaseRow> LeaseForAdd(NetworkState& net, const v1::Caller& c, const Owner& owner,
-                               int64_t now, const std::vector<IpAddress>& requested,
-                               std::optional<LeaseRow> lease, std::vector<AddressRow>* fresh,
-                               bool* claimed) override;
+  Result<LeaseRow> LeaseForAdd(AddContext& ctx, std::optional<LeaseRow> lease) override;
   Error Attach(const AttachmentRow& att, const LeaseRow& lease) override;
-  void FinishAdd(bool committed, const LeaseRow& lease, bool claimed) override;
+  void FinishAdd(const AddContext& ctx, const LeaseRow& lease, bool committed) override;
   Error QueueDetach(const AttachmentRow& att, const LeaseRow& lease) override;
   Error QueueRelease(const LeaseRow& lease) override;
   Error CheckReachable() override;
@@ -57,13 +54,12 @@ class ClusterStoreCoordinator final : public ClusterCoordinator {
   using Released = LeaseService::Released;
 
   Error SyncFromCluster(Network& net);
-  Result<LeaseRow> Adopt(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
-                         const ClusterBinding& binding, std::vector<AddressRow>* fresh);
+  Result<LeaseRow> Adopt(AddContext& ctx, const ClusterBinding& binding);
   // Tells the node a binding was taken from, once this ADD commits.
-  void QueueHandoff(const v1::Caller& c, const std::string& owner_key, const std::string& ip,
+  void QueueHandoff(const AddContext& ctx, const std::string& owner_key, const std::string& ip,
                     const std::string& from_node);
   // A local lease whose binding is held by another node: make it this node's again.
-  Error Reclaim(const v1::Caller& c, const std::string& key, const ClusterBinding& binding,
+  Error Reclaim(const AddContext& ctx, const std::string& key, const ClusterBinding& binding,
                 LeaseRow* lease);
   void UnclaimAfterFailure(const LeaseRow& lease);
   Error ResyncAttachments();

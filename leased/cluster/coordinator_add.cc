@@ -42,14 +42,13 @@ Error ClusterStoreCoordinator::SyncFromCluster(Network& net) {
 
 // The owner is bound in the cluster (on this node before, or on another node: a
 // migration target or a VM restarted elsewhere): bind the same addresses here.
-Result<LeaseRow> ClusterStoreCoordinator::Adopt(Network& net, const v1::Caller& c,
-                                                const Owner& owner, int64_t now,
-                                                const ClusterBinding& binding,
-                                                std::vector<AddressRow>* fresh) {
+Result<LeaseRow> ClusterStoreCoordinator::Adopt(AddContext& ctx, const ClusterBinding& binding) {
+  const v1::Caller& c = ctx.caller;
+  const Owner& owner = ctx.owner;
   std::vector<AddressRow> addrs;
   for (const std::string& text : binding.ips) {
     auto ip = ParseIp(text);
-    int set = ip ? net.pool->SetContaining(*ip) : -1;
+    int set = ip ? ctx.net.pool->SetContaining(*ip) : -1;
     if (set < 0)
       return MakeError(kBoundOutsidePool, owner.Describe() + " is bound in the cluster to " + text +
                                               ", which network " + c.network() +
@@ -74,17 +73,18 @@ Result<LeaseRow> ClusterStoreCoordinator::Adopt(Network& net, const v1::Caller& 
                            " from_node=" + binding.node);
   std::string tag = owner.KindName() + ":" + owner.name;
   std::string first_ip = addrs.empty() ? "" : addrs[0].ip;
-  Error e = svc_.store_->AppendEvent(
-      EventRow{now, c.network(), "adopt", tag, first_ip, c.container_id(), c.ifname(), svc_.node_});
+  Error e = svc_.store_->AppendEvent(EventRow{ctx.now, c.network(), "adopt", tag, first_ip,
+                                              c.container_id(), c.ifname(), svc_.node_});
   if (e.code) return e;
-  if (binding.node != svc_.node_) QueueHandoff(c, tag + "#" + c.ifname(), first_ip, binding.node);
-  *fresh = addrs;
-  return svc_.NewLease(net, c, owner, now, addrs, revision);
+  if (binding.node != svc_.node_) QueueHandoff(ctx, tag + "#" + c.ifname(), first_ip, binding.node);
+  ctx.fresh = addrs;
+  return svc_.NewLease(ctx, addrs, revision);
 }
 
 // Tells the node a binding was taken from, once this ADD commits.
-void ClusterStoreCoordinator::QueueHandoff(const v1::Caller& c, const std::string& owner_key,
+void ClusterStoreCoordinator::QueueHandoff(const AddContext& ctx, const std::string& owner_key,
                                            const std::string& ip, const std::string& from_node) {
+  const v1::Caller& c = ctx.caller;
   v1::HandoffNotice n;
   n.set_network(c.network());
   n.set_owner(owner_key);
@@ -95,8 +95,9 @@ void ClusterStoreCoordinator::QueueHandoff(const v1::Caller& c, const std::strin
   uncommitted_notices_.push_back(n);
 }
 
-Error ClusterStoreCoordinator::Reclaim(const v1::Caller& c, const std::string& key,
+Error ClusterStoreCoordinator::Reclaim(const AddContext& ctx, const std::string& key,
                                        const ClusterBinding& binding, LeaseRow* lease) {
+  const v1::Caller& c = ctx.caller;
   int64_t revision = binding.revision;
   if (binding.node != svc_.node_) {
     auto taken = cluster_->TakeOver(c.network(), key, binding);
@@ -104,7 +105,7 @@ Error ClusterStoreCoordinator::Reclaim(const v1::Caller& c, const std::string& k
     revision = taken.value();
     Log(LogLevel::kInfo,
         "op=reclaim network=" + c.network() + " owner=" + key + " from_node=" + binding.node);
-    QueueHandoff(c, key, lease->addresses.empty() ? "" : lease->addresses[0].ip, binding.node);
+    QueueHandoff(ctx, key, lease->addresses.empty() ? "" : lease->addresses[0].ip, binding.node);
   }
   if (!lease->handed_to.empty())
     if (Error e = svc_.store_->SetHandedTo(lease->id, ""); e.code) return e;
@@ -115,17 +116,15 @@ Error ClusterStoreCoordinator::Reclaim(const v1::Caller& c, const std::string& k
   return Error{};
 }
 
-Result<LeaseRow> ClusterStoreCoordinator::LeaseForAdd(Network& net, const v1::Caller& c,
-                                                      const Owner& owner, int64_t now,
-                                                      const std::vector<IpAddress>& requested,
-                                                      std::optional<LeaseRow> lease,
-                                                      std::vector<AddressRow>* fresh,
-                                                      bool* claimed) {
+Result<LeaseRow> ClusterStoreCoordinator::LeaseForAdd(AddContext& ctx,
+                                                      std::optional<LeaseRow> lease) {
+  const v1::Caller& c = ctx.caller;
+  Network& net = ctx.net;
   uncommitted_notices_.clear();
   if (!c.reservation().empty())
     return MakeError(kInvalidConfig, "reservations are not supported in cluster mode yet");
   if (Error e = SyncFromCluster(net); e.code) return e;
-  std::string key = OwnerKey(owner, c.ifname());
+  std::string key = OwnerKey(ctx.owner, c.ifname());
   auto binding = cluster_->FindBinding(c.network(), key);
   if (!binding.ok()) return binding.error();
   if (lease && !binding.value()) {
@@ -136,48 +135,48 @@ Result<LeaseRow> ClusterStoreCoordinator::LeaseForAdd(Network& net, const v1::Ca
     if (!claim.ok()) return claim.error();
     if (!claim.value().taken_ip.empty())
       return MakeError(kAddressHeld, "address " + claim.value().taken_ip + " of " +
-                                         owner.Describe() +
+                                         ctx.owner.Describe() +
                                          " is bound to another owner in the cluster");
     if (claim.value().existing) binding.value() = claim.value().existing;
     if (claim.value().claimed) {
       binding.value() = ClusterBinding{IpsOf(lease->addresses), svc_.node_, claim.value().revision};
-      *claimed = true;
+      ctx.claimed = true;
     }
   }
   if (lease && binding.value() && binding.value()->ips != IpsOf(lease->addresses)) {
-    Log(LogLevel::kWarn, "op=add owner=" + owner.Describe() +
+    Log(LogLevel::kWarn, "op=add owner=" + ctx.owner.Describe() +
                              " msg=\"local lease differs from the cluster; cluster wins\"");
     if (Error e = svc_.store_->DeleteLease(lease->id); e.code) return e;
     lease.reset();
   }
   if (lease) {
-    if (Error e = svc_.CheckLeaseFits(net, *lease, requested); e.code) return e;
-    if (Error e = Reclaim(c, key, *binding.value(), &*lease); e.code) return e;
+    if (Error e = svc_.CheckLeaseFits(net, *lease, ctx.requested); e.code) return e;
+    if (Error e = Reclaim(ctx, key, *binding.value(), &*lease); e.code) return e;
     return *lease;
   }
   if (binding.value()) {
-    auto adopted = Adopt(net, c, owner, now, *binding.value(), fresh);
+    auto adopted = Adopt(ctx, *binding.value());
     if (adopted.ok())
-      if (Error e = svc_.CheckLeaseFits(net, adopted.value(), requested); e.code) return e;
+      if (Error e = svc_.CheckLeaseFits(net, adopted.value(), ctx.requested); e.code) return e;
     return adopted;
   }
   for (int attempt = 0; attempt < kClaimAttempts; attempt++) {
-    auto picked = svc_.PickAddresses(net, requested);
+    auto picked = svc_.PickAddresses(net, ctx.requested);
     if (!picked.ok()) return picked.error();
     auto claim =
         cluster_->Claim(c.network(), key, ClusterBinding{IpsOf(picked.value()), svc_.node_});
     if (!claim.ok()) return claim.error();
     if (claim.value().claimed) {
-      *fresh = picked.value();
-      *claimed = true;
-      return svc_.NewLease(net, c, owner, now, *fresh, claim.value().revision);
+      ctx.fresh = picked.value();
+      ctx.claimed = true;
+      return svc_.NewLease(ctx, ctx.fresh, claim.value().revision);
     }
-    if (claim.value().existing) return Adopt(net, c, owner, now, *claim.value().existing, fresh);
+    if (claim.value().existing) return Adopt(ctx, *claim.value().existing);
     auto ip = ParseIp(claim.value().taken_ip);
     if (!ip) break;
     net.allocator->MarkRemote(*ip);
     int set = net.pool->SetContaining(*ip);
-    if (set >= 0 && requested[set] == *ip)
+    if (set >= 0 && ctx.requested[set] == *ip)
       return MakeError(kAddressHeld, "address " + ip->ToString() + " on network " + c.network() +
                                          " is held by another owner in the cluster");
   }
@@ -192,11 +191,12 @@ Error ClusterStoreCoordinator::Attach(const AttachmentRow& att, const LeaseRow& 
                           att.cluster_token, lease.cluster_revision);
 }
 
-void ClusterStoreCoordinator::FinishAdd(bool committed, const LeaseRow& lease, bool claimed) {
+void ClusterStoreCoordinator::FinishAdd(const AddContext& ctx, const LeaseRow& lease,
+                                        bool committed) {
   if (committed)
     for (auto& n : uncommitted_notices_) notices_.push_back(std::move(n));
   uncommitted_notices_.clear();  // failed: nothing was handed off
-  if (!committed && claimed) UnclaimAfterFailure(lease);
+  if (!committed && ctx.claimed) UnclaimAfterFailure(lease);
 }
 
 // The local commit failed after a claim: give the claim back so nothing leaks.

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "add_context.h"
 #include "error.h"
 #include "ip_address.h"
 #include "lease_store.h"
@@ -29,17 +30,13 @@ class ClusterCoordinator {
   // Called with LeaseService::mu_ held, inside the request's transaction.
   //
   // ADD: the lease the owner attaches to, agreed with the cluster before anything
-  // commits locally. `lease` is the owner's local lease, if any; `fresh` receives the
-  // addresses the free sets take after the commit; `claimed` is set when this ADD
-  // created the owner's cluster binding (FinishAdd gives it back on failure).
-  virtual Result<LeaseRow> LeaseForAdd(NetworkState& net, const v1::Caller& c, const Owner& owner,
-                                       int64_t now, const std::vector<IpAddress>& requested,
-                                       std::optional<LeaseRow> lease,
-                                       std::vector<AddressRow>* fresh, bool* claimed) = 0;
+  // commits locally. `lease` is the owner's local lease, if any. Sets ctx.fresh and
+  // ctx.claimed (FinishAdd gives a claimed binding back on failure).
+  virtual Result<LeaseRow> LeaseForAdd(AddContext& ctx, std::optional<LeaseRow> lease) = 0;
   // ADD: the cluster hears of the attachment before the local commit.
   virtual Error Attach(const AttachmentRow& att, const LeaseRow& lease) = 0;
   // ADD: the local commit succeeded or not (the transaction is rolled back already).
-  virtual void FinishAdd(bool committed, const LeaseRow& lease, bool claimed) = 0;
+  virtual void FinishAdd(const AddContext& ctx, const LeaseRow& lease, bool committed) = 0;
   // DEL side: queue the removal of an attachment / a binding for the cluster.
   virtual Error QueueDetach(const AttachmentRow& att, const LeaseRow& lease) = 0;
   virtual Error QueueRelease(const LeaseRow& lease) = 0;
@@ -60,13 +57,11 @@ class ClusterCoordinator {
 class StandaloneCoordinator final : public ClusterCoordinator {
  public:
   bool clustered() const override { return false; }
-  Result<LeaseRow> LeaseForAdd(NetworkState&, const v1::Caller&, const Owner&, int64_t,
-                               const std::vector<IpAddress>&, std::optional<LeaseRow>,
-                               std::vector<AddressRow>*, bool*) override {
+  Result<LeaseRow> LeaseForAdd(AddContext&, std::optional<LeaseRow>) override {
     return MakeError(kInternal, "standalone node: no cluster to bind in");
   }
   Error Attach(const AttachmentRow&, const LeaseRow&) override { return Error{}; }
-  void FinishAdd(bool, const LeaseRow&, bool) override {}
+  void FinishAdd(const AddContext&, const LeaseRow&, bool) override {}
   Error QueueDetach(const AttachmentRow&, const LeaseRow&) override { return Error{}; }
   Error QueueRelease(const LeaseRow&) override { return Error{}; }
   Error CheckReachable() override { return Error{}; }

@@ -232,9 +232,8 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
     if (e = CheckLeaseFits(net, *lease.value(), requested.value()); e.code) return e;
     return ReplyFor(net, *lease.value());
   }
-  std::vector<AddressRow> fresh;
-  bool claimed = false;
-  auto lease = LeaseForAdd(net, c, owner.value(), now, requested.value(), &fresh, &claimed);
+  AddContext ctx{net, c, owner.value(), now, requested.value(), {}, false};
+  auto lease = LeaseForAdd(ctx);
   if (!lease.ok()) return lease.error();
   std::string token = coordinator_->clustered() ? NewToken() : "";
   AttachmentRow att_row{c.network(), c.container_id(), c.ifname(), c.netns(),
@@ -252,50 +251,56 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
   if (!e.code) e = txn.Commit();
   if (e.code) {
     txn.Rollback();  // before the etcd call below: no write lock held across it
-    coordinator_->FinishAdd(/*committed=*/false, lease.value(), claimed);
+    coordinator_->FinishAdd(ctx, lease.value(), /*committed=*/false);
     return e;
   }
-  coordinator_->FinishAdd(/*committed=*/true, lease.value(), claimed);
+  coordinator_->FinishAdd(ctx, lease.value(), /*committed=*/true);
   net.saved = true;
-  for (const AddressRow& a : fresh) net.allocator->Take(*ParseIp(a.ip));
+  for (const AddressRow& a : ctx.fresh) net.allocator->Take(*ParseIp(a.ip));
   return ReplyFor(net, lease.value());
 }
 
-Result<LeaseRow> LeaseService::NewLease(Network& net, const v1::Caller& c, const Owner& owner,
-                                        int64_t now, const std::vector<AddressRow>& addrs,
+Result<LeaseRow> LeaseService::NewLease(const AddContext& ctx, const std::vector<AddressRow>& addrs,
                                         int64_t cluster_revision) {
-  LeaseRow lease{0,  c.network(), owner.KindName(), owner.name, "", c.ifname(), now,
-                 "", addrs,       cluster_revision, ""};
-  auto id = BindNew(net, lease, addrs);
+  const v1::Caller& c = ctx.caller;
+  LeaseRow lease{0,
+                 c.network(),
+                 ctx.owner.KindName(),
+                 ctx.owner.name,
+                 "",
+                 c.ifname(),
+                 ctx.now,
+                 "",
+                 addrs,
+                 cluster_revision,
+                 ""};
+  auto id = BindNew(ctx.net, lease, addrs);
   if (!id.ok()) return id.error();
   lease.id = id.value();
   return lease;
 }
 
 // The lease an ADD attaches to: the owner's own, a claimed reservation, or a new
-// binding. `fresh` receives the addresses the free sets take after the commit.
-Result<LeaseRow> LeaseService::LeaseForAdd(Network& net, const v1::Caller& c, const Owner& owner,
-                                           int64_t now, const std::vector<IpAddress>& requested,
-                                           std::vector<AddressRow>* fresh, bool* claimed) {
-  auto found = store_->FindLease(c.network(), owner.KindName(), owner.name, c.ifname());
+// binding. ctx.fresh receives the addresses the free sets take after the commit.
+Result<LeaseRow> LeaseService::LeaseForAdd(AddContext& ctx) {
+  const v1::Caller& c = ctx.caller;
+  auto found = store_->FindLease(c.network(), ctx.owner.KindName(), ctx.owner.name, c.ifname());
   if (!found.ok()) return found.error();
   std::optional<LeaseRow> lease = found.value();
-  if (coordinator_->clustered())
-    return coordinator_->LeaseForAdd(net, c, owner, now, requested, std::move(lease), fresh,
-                                     claimed);
+  if (coordinator_->clustered()) return coordinator_->LeaseForAdd(ctx, std::move(lease));
   if (!lease && !c.reservation().empty()) {
-    auto reserved = ClaimReservation(c, owner);
+    auto reserved = ClaimReservation(ctx);
     if (!reserved.ok()) return reserved.error();
     lease = reserved.value();
   }
   if (lease) {
-    if (Error e = CheckLeaseFits(net, *lease, requested); e.code) return e;
+    if (Error e = CheckLeaseFits(ctx.net, *lease, ctx.requested); e.code) return e;
     return *lease;
   }
-  auto picked = PickAddresses(net, requested);
+  auto picked = PickAddresses(ctx.net, ctx.requested);
   if (!picked.ok()) return picked.error();
-  *fresh = picked.value();
-  return NewLease(net, c, owner, now, *fresh);
+  ctx.fresh = picked.value();
+  return NewLease(ctx, ctx.fresh);
 }
 
 v1::AddReply LeaseService::Add(const v1::AddRequest& req) {
@@ -330,7 +335,9 @@ void LeaseService::RebuildNetwork(const std::string& name) {
 
 // A reservation (vmipctl reserve) becomes this owner's lease; its address never
 // went through the allocator, so the free sets do not change.
-Result<LeaseRow> LeaseService::ClaimReservation(const v1::Caller& c, const Owner& owner) {
+Result<LeaseRow> LeaseService::ClaimReservation(const AddContext& ctx) {
+  const v1::Caller& c = ctx.caller;
+  const Owner& owner = ctx.owner;
   auto held = store_->LeasesOf(c.network(), "reservation", c.reservation());
   if (!held.ok()) return held.error();
   if (held.value().empty())

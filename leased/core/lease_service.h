@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "add_context.h"
 #include "allocator.h"
 #include "cluster_coordinator.h"
 #include "error.h"
@@ -89,18 +90,15 @@ class LeaseService {
   // The local part of a release: leases and (with force) their attachments.
   Error ReleaseLocal(const std::vector<LeaseRow>& leases, bool force, bool queue_cluster,
                      std::vector<Released>* released);
-  // claimed: set when this ADD created the owner's cluster binding (and so must give
-  // it back if the local commit fails); an adopted binding belongs to another node.
-  Result<LeaseRow> LeaseForAdd(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
-                               const std::vector<IpAddress>& requested,
-                               std::vector<AddressRow>* fresh, bool* claimed);
-  Result<LeaseRow> NewLease(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
-                            const std::vector<AddressRow>& addrs, int64_t cluster_revision = 0);
+  // The lease an ADD attaches to; sets ctx.fresh and ctx.claimed (add_context.h).
+  Result<LeaseRow> LeaseForAdd(AddContext& ctx);
+  Result<LeaseRow> NewLease(const AddContext& ctx, const std::vector<AddressRow>& addrs,
+                            int64_t cluster_revision = 0);
   // Gives a lease's addresses back: to its reservation if it was claimed from one,
   // else to the pool (recorded as released, for oldest-first reuse).
   Error FreeLease(const LeaseRow& lease, const std::string& container_id,
                   std::vector<Released>* released, bool queue_cluster_release = true);
-  Result<LeaseRow> ClaimReservation(const v1::Caller& c, const Owner& owner);
+  Result<LeaseRow> ClaimReservation(const AddContext& ctx);
   void ApplyReleased(const std::vector<Released>& released);
   // After a failed transaction that already touched the free sets.
   void RebuildNetwork(const std::string& name);
