@@ -17,9 +17,7 @@
 
 namespace vmip {
 
-// Cluster keys of a lease and of an attachment (see cluster_store.h).
-std::string OwnerKey(const LeaseRow& lease);
-std::string OwnerKey(const Owner& owner, const std::string& ifname);
+// The cluster key of an attachment (see cluster_store.h); owner keys: OwnerKey.
 std::string AttachmentKey(const std::string& container_id, const std::string& ifname);
 
 class ClusterStoreCoordinator final : public ClusterCoordinator {

@@ -17,14 +17,6 @@ std::vector<std::string> IpsOf(const std::vector<AddressRow>& addrs) {
 
 }  // namespace
 
-std::string OwnerKey(const LeaseRow& lease) {
-  return lease.owner_kind + ":" + lease.owner + "#" + lease.ifname;
-}
-
-std::string OwnerKey(const Owner& owner, const std::string& ifname) {
-  return owner.KindName() + ":" + owner.name + "#" + ifname;
-}
-
 std::string AttachmentKey(const std::string& container_id, const std::string& ifname) {
   return container_id + "#" + ifname;
 }
@@ -58,25 +50,27 @@ Result<LeaseRow> ClusterStoreCoordinator::Adopt(AddContext& ctx, const ClusterBi
     if (holder.value())
       return MakeError(kAddressHeld, "address " + text + " of " + owner.Describe() +
                                          " is still held on this node by " +
-                                         holder.value()->owner_kind + " " + holder.value()->owner);
+                                         holder.value()->DescribeOwner());
     addrs.push_back(AddressRow{set, text});
   }
   // The binding becomes this node's: the old holder's copy, a late release or a
   // stale node can no longer remove it (they name the old version).
   int64_t revision = binding.revision;
   if (binding.node != svc_.node_) {
-    auto taken = cluster_->TakeOver(c.network(), OwnerKey(owner, c.ifname()), binding);
+    auto taken = cluster_->TakeOver(c.network(), owner.Key(c.ifname()).Encode(), binding);
     if (!taken.ok()) return taken.error();
     revision = taken.value();
   }
   Log(LogLevel::kInfo, "op=adopt network=" + c.network() + " owner=" + owner.Describe() +
                            " from_node=" + binding.node);
-  std::string tag = owner.KindName() + ":" + owner.name;
+
   std::string first_ip = addrs.empty() ? "" : addrs[0].ip;
-  Error e = svc_.store_->AppendEvent(EventRow{ctx.now, c.network(), "adopt", tag, first_ip,
-                                              c.container_id(), c.ifname(), svc_.node_});
+  Error e =
+      svc_.store_->AppendEvent(EventRow{ctx.now, c.network(), EventKind::kAdopt, owner.Key().Tag(),
+                                        first_ip, c.container_id(), c.ifname(), svc_.node_});
   if (e.code) return e;
-  if (binding.node != svc_.node_) QueueHandoff(ctx, tag + "#" + c.ifname(), first_ip, binding.node);
+  if (binding.node != svc_.node_)
+    QueueHandoff(ctx, owner.Key(c.ifname()).Encode(), first_ip, binding.node);
   ctx.fresh = addrs;
   return svc_.NewLease(ctx, addrs, revision);
 }
@@ -124,7 +118,7 @@ Result<LeaseRow> ClusterStoreCoordinator::LeaseForAdd(AddContext& ctx,
   if (!c.reservation().empty())
     return MakeError(kInvalidConfig, "reservations are not supported in cluster mode yet");
   if (Error e = SyncFromCluster(net); e.code) return e;
-  std::string key = OwnerKey(ctx.owner, c.ifname());
+  std::string key = ctx.owner.Key(c.ifname()).Encode();
   auto binding = cluster_->FindBinding(c.network(), key);
   if (!binding.ok()) return binding.error();
   if (lease && !binding.value()) {
@@ -187,8 +181,8 @@ Result<LeaseRow> ClusterStoreCoordinator::LeaseForAdd(AddContext& ctx,
 // The cluster hears of the attachment before the local commit: an unreachable etcd
 // fails the ADD instead of leaving an attachment the cluster never saw.
 Error ClusterStoreCoordinator::Attach(const AttachmentRow& att, const LeaseRow& lease) {
-  return cluster_->Attach(att.network, AttachmentKey(att.container_id, att.ifname), OwnerKey(lease),
-                          att.cluster_token, lease.cluster_revision);
+  return cluster_->Attach(att.network, AttachmentKey(att.container_id, att.ifname),
+                          lease.Key().Encode(), att.cluster_token, lease.cluster_revision);
 }
 
 void ClusterStoreCoordinator::FinishAdd(const AddContext& ctx, const LeaseRow& lease,
@@ -201,10 +195,11 @@ void ClusterStoreCoordinator::FinishAdd(const AddContext& ctx, const LeaseRow& l
 
 // The local commit failed after a claim: give the claim back so nothing leaks.
 void ClusterStoreCoordinator::UnclaimAfterFailure(const LeaseRow& lease) {
-  auto r = cluster_->Release(lease.network, OwnerKey(lease), IpsOf(lease.addresses),
+  auto r = cluster_->Release(lease.network, lease.Key().Encode(), IpsOf(lease.addresses),
                              lease.cluster_revision);
   if (!r.ok())
-    Log(LogLevel::kError, "op=unclaim owner=" + OwnerKey(lease) + " msg=\"" + r.error().msg + "\"");
+    Log(LogLevel::kError,
+        "op=unclaim owner=" + lease.Key().Encode() + " msg=\"" + r.error().msg + "\"");
 }
 
 }  // namespace vmip

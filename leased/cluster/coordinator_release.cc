@@ -41,7 +41,7 @@ Error RefuseWhileAttached(const v1::ReleaseRequest& req, const std::string& self
 }  // namespace
 
 v1::ReleaseReply ClusterStoreCoordinator::Release(const v1::ReleaseRequest& req) {
-  const std::string prefix = "vm:" + req.vm() + "#";
+  const std::string prefix = OwnerKey{OwnerKind::kVm, req.vm(), ""}.Encode();  // "vm:<vm>#"
   for (int attempt = 0; attempt < kReleaseAttempts; attempt++) {
     // Quorum reads outside the lock; the compare-and-swap below re-checks them.
     auto bindings = cluster_->BindingsOf(req.network(), prefix);
@@ -53,7 +53,7 @@ v1::ReleaseReply ClusterStoreCoordinator::Release(const v1::ReleaseRequest& req)
 
     std::lock_guard<std::mutex> lock(svc_.mu_);
     Transaction txn(svc_.store_);  // its reads below come before the transaction begins
-    auto leases = svc_.store_->LeasesOf(req.network(), "vm", req.vm());
+    auto leases = svc_.store_->LeasesOf(req.network(), OwnerKind::kVm, req.vm());
     if (!leases.ok()) return WithError<v1::ReleaseReply>(leases.error());
     if (leases.value().empty() && bindings.value().empty())
       return WithError<v1::ReleaseReply>(

@@ -37,13 +37,14 @@ std::pair<std::string, std::string> SplitFirst(const std::string& text) {
 Error ClusterStoreCoordinator::QueueDetach(const AttachmentRow& att, const LeaseRow& lease) {
   return svc_.store_->AddOutbox(OutboxRow{0, OutboxOp::kDetach, att.network,
                                           AttachmentKey(att.container_id, att.ifname),
-                                          OwnerKey(lease) + " " + att.cluster_token});
+                                          lease.Key().Encode() + " " + att.cluster_token});
 }
 
 Error ClusterStoreCoordinator::QueueRelease(const LeaseRow& lease) {
   std::string ips;
   for (const AddressRow& a : lease.addresses) ips += (ips.empty() ? "" : ",") + a.ip;
-  return svc_.store_->AddOutbox(OutboxRow{0, OutboxOp::kRelease, lease.network, OwnerKey(lease),
+  return svc_.store_->AddOutbox(OutboxRow{0, OutboxOp::kRelease, lease.network,
+                                          lease.Key().Encode(),
                                           std::to_string(lease.cluster_revision) + " " + ips});
 }
 
@@ -62,7 +63,7 @@ Error ClusterStoreCoordinator::ResyncAttachments() {
     if (!leases.ok()) return leases.error();
     if (!atts.ok()) return atts.error();
     std::map<int64_t, std::string> owner_of;
-    for (const auto& l : leases.value()) owner_of[l.id] = OwnerKey(l);
+    for (const auto& l : leases.value()) owner_of[l.id] = l.Key().Encode();
     for (const auto& a : atts.value()) todo.push_back({a, owner_of[a.lease_id]});
   }
   for (const auto& [a, owner] : todo)
@@ -140,8 +141,8 @@ Error ClusterStoreCoordinator::DropReleasedElsewhere(const std::string& network,
   auto left = svc_.store_->CountAttachments(lease.id);
   if (!left.ok()) return left.error();
   if (left.value() > 0)
-    return MakeError(kInternal, "the cluster freed " + ip + " while " + lease.owner_kind + " " +
-                                    lease.owner + " is attached here");
+    return MakeError(kInternal, "the cluster freed " + ip + " while " + lease.DescribeOwner() +
+                                    " is attached here");
   std::vector<Released> released;
   Transaction txn(svc_.store_);
   Error e = txn.Begin();
@@ -158,18 +159,18 @@ Error ClusterStoreCoordinator::DropReleasedElsewhere(const std::string& network,
 // while a pod here still uses it (live migration), with that pod's DEL.
 void ClusterStoreCoordinator::RecordHandoff(const v1::HandoffNotice& n) {
   std::lock_guard<std::mutex> lock(svc_.mu_);
-  size_t hash = n.owner().rfind('#'), colon = n.owner().find(':');
-  std::string owner = n.owner().substr(0, hash);
-  std::string ifname = hash == std::string::npos ? "" : n.owner().substr(hash + 1);
-  std::string kind = colon == std::string::npos ? "" : owner.substr(0, colon);
-  std::string name = colon == std::string::npos ? owner : owner.substr(colon + 1);
+  // nullopt: no owner this node could hold; only the history hears of it.
+  auto key = OwnerKey::Decode(n.owner());
+  std::string owner = key ? key->Tag() : n.owner().substr(0, n.owner().rfind('#'));
+  std::string ifname = key ? key->ifname : "";
   std::vector<Released> released;
   Transaction txn(svc_.store_);
   Error e = txn.Begin();
   if (!e.code)
-    e = svc_.store_->AppendEvent(EventRow{svc_.clock_(), n.network(), "handoff", owner, n.ip(),
-                                          n.container_id(), ifname, n.to_node()});
-  auto lease = svc_.store_->FindLease(n.network(), kind, name, ifname);
+    e = svc_.store_->AppendEvent(EventRow{svc_.clock_(), n.network(), EventKind::kHandoff, owner,
+                                          n.ip(), n.container_id(), ifname, n.to_node()});
+  auto lease = key ? svc_.store_->FindLease(n.network(), key->kind, key->name, key->ifname)
+                   : Result<std::optional<LeaseRow>>(std::nullopt);
   if (!e.code && !lease.ok()) e = lease.error();
   bool ours = !e.code && lease.value() && !lease.value()->addresses.empty() &&
               lease.value()->addresses[0].ip == n.ip();

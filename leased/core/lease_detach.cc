@@ -28,28 +28,29 @@ Error LeaseService::Detach(const AttachmentRow& att, std::vector<Released>* rele
   const LeaseRow& lease = *found.value();
   Error e = DropAttachment(att, lease);
   if (e.code) return e;
-  std::string owner = lease.owner_kind + ":" + lease.owner;
+  std::string owner = lease.Key().Tag();
   std::string ip = lease.addresses.empty() ? "" : lease.addresses[0].ip;
-  e = store_->AppendEvent(
-      EventRow{now, att.network, "detach", owner, ip, att.container_id, att.ifname, node_});
-  if (e.code || (lease.owner_kind != "pod" && lease.handed_to.empty())) return e;
+  e = store_->AppendEvent(EventRow{now, att.network, EventKind::kDetach, owner, ip,
+                                   att.container_id, att.ifname, node_});
+  if (e.code || (lease.owner_kind != OwnerKind::kPod && lease.handed_to.empty())) return e;
   auto left = store_->CountAttachments(lease.id);
   if (!left.ok()) return left.error();
   if (left.value() > 0) return Error{};
-  if (lease.owner_kind != "pod") return DropHandedOver(lease, released);
+  if (lease.owner_kind != OwnerKind::kPod) return DropHandedOver(lease, released);
   return FreeLease(lease, att.container_id, released);
 }
 
 Error LeaseService::FreeLease(const LeaseRow& lease, const std::string& container_id,
                               std::vector<Released>* released, bool queue_cluster_release) {
   int64_t now = clock_();
-  std::string owner = lease.owner_kind + ":" + lease.owner;
+  std::string owner = lease.Key().Tag();
   std::string first_ip = lease.addresses.empty() ? "" : lease.addresses[0].ip;
   if (!lease.reservation.empty()) {
-    Error e = store_->Reown(lease.id, "reservation", lease.reservation, "#" + first_ip, "");
+    Error e =
+        store_->Reown(lease.id, OwnerKind::kReservation, lease.reservation, "#" + first_ip, "");
     if (!e.code)
-      e = store_->AppendEvent(EventRow{now, lease.network, "unclaim", owner, first_ip, container_id,
-                                       lease.ifname, node_});
+      e = store_->AppendEvent(EventRow{now, lease.network, EventKind::kUnclaim, owner, first_ip,
+                                       container_id, lease.ifname, node_});
     return e;
   }
   if (Error e = store_->DeleteLease(lease.id); e.code) return e;
@@ -58,8 +59,8 @@ Error LeaseService::FreeLease(const LeaseRow& lease, const std::string& containe
   auto net = networks_.find(lease.network);
   for (const AddressRow& a : lease.addresses) {
     if (Error e = store_->MarkReleased(lease.network, a.ip, now); e.code) return e;
-    Error e = store_->AppendEvent(
-        EventRow{now, lease.network, "release", owner, a.ip, container_id, lease.ifname, node_});
+    Error e = store_->AppendEvent(EventRow{now, lease.network, EventKind::kRelease, owner, a.ip,
+                                           container_id, lease.ifname, node_});
     if (e.code) return e;
     auto ip = ParseIp(a.ip);
     if (ip && net != networks_.end()) released->push_back(Released{net->second.get(), *ip});
@@ -138,9 +139,8 @@ v1::GcReply LeaseService::Gc(const v1::GcRequest& req) {
 Error LeaseService::DropHandedOver(const LeaseRow& lease, std::vector<Released>* released) {
   if (Error e = store_->DeleteLease(lease.id); e.code) return e;
   std::string ip = lease.addresses.empty() ? "" : lease.addresses[0].ip;
-  if (Error e = store_->AppendEvent(EventRow{clock_(), lease.network, "drop-copy",
-                                             lease.owner_kind + ":" + lease.owner, ip, "",
-                                             lease.ifname, node_});
+  if (Error e = store_->AppendEvent(EventRow{clock_(), lease.network, EventKind::kDropCopy,
+                                             lease.Key().Tag(), ip, "", lease.ifname, node_});
       e.code)
     return e;
   auto net = networks_.find(lease.network);
