@@ -10,11 +10,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <ctime>
-#include <mutex>
-#include <thread>
 
 #include "cluster_store_coordinator.h"
 #include "decision_log.h"
@@ -23,6 +20,7 @@
 #include "lease_service.h"
 #include "lease_store.h"
 #include "peer_service.h"
+#include "scheduler.h"
 #include "spool_replay.h"
 #include "tls_files.h"
 
@@ -84,39 +82,6 @@ bool LockDatabase(const std::string& db) {
   return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;  // fd stays open for our lifetime
 }
 
-// Once a second until stopped: replays DELs the plugin spooled while the daemon
-// was busy or could not commit, and (cluster mode) applies queued etcd changes.
-// (What other nodes bind and free arrives by the cluster store's watch.)
-class BackgroundWork {
- public:
-  BackgroundWork(vmip::LeaseService* service, std::string spool_dir,
-                 vmip::ClusterCoordinator* cluster) {
-    thread_ = std::thread([this, service, spool_dir, cluster] {
-      std::unique_lock<std::mutex> lock(mu_);
-      while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
-        lock.unlock();
-        vmip::ReplaySpool(spool_dir, *service, /*quiet=*/true);
-        if (cluster) cluster->Flush();
-        lock.lock();
-      }
-    });
-  }
-  ~BackgroundWork() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
-
 int Serve(const Options& o) {
   for (const std::string& dir : {Dirname(o.socket), Dirname(o.db), o.spool_dir})
     if (!MakeDirs(dir)) return Fail("cannot create directory " + dir + ": " + strerror(errno));
@@ -153,7 +118,15 @@ int Serve(const Options& o) {
     coordinator->Watch();
   }
   uint64_t replayed = vmip::ReplaySpool(o.spool_dir, service);
-  BackgroundWork background(&service, o.spool_dir, coordinator.get());
+  // Once a second: DELs the plugin spooled while the daemon was busy or could not
+  // commit and (cluster mode) queued etcd changes. What other nodes bind and free
+  // arrives by the cluster store's watch instead.
+  vmip::Scheduler jobs;
+  jobs.Every("spool-replay", std::chrono::seconds(1),
+             [&] { vmip::ReplaySpool(o.spool_dir, service, /*quiet=*/true); });
+  if (coordinator)
+    jobs.Every("cluster-flush", std::chrono::seconds(1), [&] { coordinator->Flush(); });
+  jobs.Start();
 
   unlink(o.socket.c_str());
   vmip::CniService cni(&service);
