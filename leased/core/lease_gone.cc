@@ -8,9 +8,9 @@
 
 namespace vmip {
 
-Error LeaseService::ReleaseGone(const std::string& kind, const std::string& owner,
-                                const std::string& uid, const std::string& reason) {
-  if (cluster_)
+Error LeaseService::ReleaseGone(OwnerKind kind, const std::string& owner, const std::string& uid,
+                                EventKind reason) {
+  if (coordinator_->clustered())
     return MakeError(kInvalidConfig, "release of deleted owners is standalone-only for now");
   std::lock_guard<std::mutex> lock(mu_);
   Transaction txn(store_);
@@ -28,7 +28,7 @@ Error LeaseService::ReleaseGone(const std::string& kind, const std::string& owne
     if (!atts.value().empty()) continue;  // a pod still uses it: its DEL comes first
     std::string ip = l.addresses.empty() ? "" : l.addresses[0].ip;
     e = store_->AppendEvent(
-        EventRow{now, l.network, reason, kind + ":" + owner, ip, "", l.ifname, node_});
+        EventRow{now, l.network, reason, l.Key().Tag(), ip, "", l.ifname, node_});
     if (!e.code) e = FreeLease(l, "", &released);
     if (e.code) return e;
     changed = true;
@@ -38,8 +38,9 @@ Error LeaseService::ReleaseGone(const std::string& kind, const std::string& owne
   ApplyReleased(released);
   std::string ips;
   for (const Released& r : released) ips += (ips.empty() ? "" : ",") + r.ip.ToString();
-  Log(LogLevel::kInfo, "op=release" + Field("owner", kind + ":" + owner) + Field("uid", uid) +
-                           Field("reason", reason) + Field("released", ips));
+  Log(LogLevel::kInfo, "op=release" + Field("owner", OwnerKey{kind, owner, ""}.Tag()) +
+                           Field("uid", uid) + Field("reason", EventKindName(reason)) +
+                           Field("released", ips));
   return Error{};
 }
 

@@ -1,6 +1,7 @@
 // A VM (or StatefulSet pod) deleted and created again under the same name is a new
 // owner: Kubernetes gives it a new UID. Its ADD must not inherit the old object's
 // address unless it asks for exactly that address.
+#include "add_context.h"
 #include "decision_log.h"
 #include "lease_service.h"
 
@@ -19,18 +20,18 @@ bool RequestsExactly(const LeaseRow& lease, const std::vector<IpAddress>& reques
 
 }  // namespace
 
-Error LeaseService::ReleaseIfRecreated(const v1::Caller& c, const Owner& owner,
-                                       const std::vector<IpAddress>& requested,
-                                       std::vector<Released>* released) {
+Error LeaseService::ReleaseIfRecreated(const AddContext& ctx, std::vector<Released>* released) {
+  const v1::Caller& c = ctx.caller;
+  const Owner& owner = ctx.owner;
   if (owner.uid.empty() || owner.kind == OwnerKind::kPod) return Error{};
-  auto found = store_->FindLease(c.network(), owner.KindName(), owner.name, c.ifname());
+  auto found = store_->FindLease(c.network(), owner.kind, owner.name, c.ifname());
   if (!found.ok()) return found.error();
   if (!found.value()) return Error{};
   const LeaseRow& lease = *found.value();
   if (lease.owner_uid == owner.uid) return Error{};
-  if (lease.owner_uid.empty() || RequestsExactly(lease, requested))  // first UID seen, or asked
+  if (lease.owner_uid.empty() || RequestsExactly(lease, ctx.requested))  // first UID seen, or asked
     return store_->SetOwnerUid(lease.id, owner.uid, owner.source);
-  if (cluster_)
+  if (coordinator_->clustered())
     return MakeError(kTryAgainLater, owner.Describe() + " was re-created (UID " + lease.owner_uid +
                                          " -> " + owner.uid +
                                          "); its old lease is released after the deletion grace");

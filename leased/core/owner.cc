@@ -58,27 +58,6 @@ bool IsDnsName(const std::string& s) {
   });
 }
 
-std::string Owner::KindName() const {
-  switch (kind) {
-    case OwnerKind::kVm:
-      return "vm";
-    case OwnerKind::kReservation:
-      return "reservation";
-    case OwnerKind::kStatefulSetPod:
-      return "sts";
-    case OwnerKind::kPod:
-      break;
-  }
-  return "pod";
-}
-
-OwnerKind OwnerKindFromName(const std::string& name) {
-  if (name == "vm") return OwnerKind::kVm;
-  if (name == "reservation") return OwnerKind::kReservation;
-  if (name == "sts") return OwnerKind::kStatefulSetPod;
-  return OwnerKind::kPod;
-}
-
 Result<Owner> ResolveOwner(const v1::Caller& caller) {
   const std::string ns =
       caller.pod_namespace().empty() ? kDefaultNamespace : caller.pod_namespace();

@@ -4,13 +4,10 @@
 #include <string>
 
 #include "error.h"
+#include "owner_key.h"
 #include "vmip.pb.h"
 
 namespace vmip {
-
-// kStatefulSetPod (Kubernetes mode): a pod a StatefulSet owns keeps its address by
-// name, like a VM, across re-creation.
-enum class OwnerKind { kVm, kPod, kReservation, kStatefulSetPod };
 
 // Where an owner's identity came from (shown by vmipctl leases).
 inline constexpr const char* kSourceArgs = "args";              // args.cni.vm / VMIP_VM
@@ -24,11 +21,10 @@ struct Owner {
   std::string uid;     // the Kubernetes UID of the VM (or StatefulSet pod), "" if unknown
   std::string source;  // kSource*: which rule named it
 
-  std::string KindName() const;
+  std::string KindName() const { return OwnerKindName(kind); }
   std::string Describe() const { return KindName() + " " + name; }
+  OwnerKey Key(const std::string& ifname = "") const { return OwnerKey{kind, name, ifname}; }
 };
-
-OwnerKind OwnerKindFromName(const std::string& name);
 
 // Kubernetes object names: DNS-1123 subdomain (lower case alphanumerics, '-', '.').
 bool IsDnsName(const std::string& s);

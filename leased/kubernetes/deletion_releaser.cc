@@ -66,23 +66,26 @@ void DeletionReleaser::Run() {
   }
 }
 
-std::string DeletionReleaser::GoneReason(const v1::Lease& l) {
+std::optional<EventKind> DeletionReleaser::GoneReason(const v1::Lease& l) {
   const std::string& uid = l.owner_uid();
   if (l.owner_kind() == "vm") {
     auto vm = vms_.find(l.owner());
     auto vmi = vmis_.find(l.owner());
     bool there =
         (vm != vms_.end() && vm->second == uid) || (vmi != vmis_.end() && vmi->second == uid);
-    return there ? "" : "vm-deleted";
+    if (there) return std::nullopt;
+    return EventKind::kVmDeleted;
   }
   // "namespace/<set>-<ordinal>"
   size_t dash = l.owner().rfind('-');
-  if (dash == std::string::npos) return "";
+  if (dash == std::string::npos) return std::nullopt;
   auto set = sets_.find(l.owner().substr(0, dash));
-  if (set == sets_.end() || set->second.rfind(uid + " ", 0) != 0) return "statefulset-deleted";
+  if (set == sets_.end() || set->second.rfind(uid + " ", 0) != 0)
+    return EventKind::kStatefulSetDeleted;
   int64_t replicas = std::stoll(set->second.substr(uid.size() + 1));
   int64_t ordinal = atoll(l.owner().c_str() + dash + 1);
-  return ordinal >= replicas ? "statefulset-scaled-down" : "";
+  if (ordinal < replicas) return std::nullopt;
+  return EventKind::kStatefulSetScaledDown;
 }
 
 bool DeletionReleaser::ConfirmedGone(const v1::Lease& l) {
@@ -121,16 +124,19 @@ void DeletionReleaser::Reconcile(int64_t now) {
   for (const v1::Lease& l : leases.leases()) {
     if ((l.owner_kind() != "vm" && l.owner_kind() != "sts") || l.owner_uid().empty()) continue;
     std::string key = l.owner_kind() + ":" + l.owner() + " " + l.owner_uid();
-    std::string reason = GoneReason(l);
-    if (reason.empty()) continue;
+    std::optional<EventKind> reason = GoneReason(l);
+    if (!reason) continue;
     seen.insert(key);
     auto [it, fresh] = absent_since_.emplace(key, now);
     if (fresh)
       Log(LogLevel::kInfo, "op=owner-gone" + Field("owner", l.owner_kind() + ":" + l.owner()) +
-                               Field("uid", l.owner_uid()) + Field("reason", reason) +
+                               Field("uid", l.owner_uid()) +
+                               Field("reason", EventKindName(*reason)) +
                                Field("release_in", std::to_string(grace_) + "s"));
     if (now - it->second < grace_ || !ConfirmedGone(l)) continue;
-    Error e = service_->ReleaseGone(l.owner_kind(), l.owner(), l.owner_uid(), reason);
+    auto kind = ParseOwnerKind(l.owner_kind());
+    Error e =
+        service_->ReleaseGone(kind.value_or(OwnerKind::kPod), l.owner(), l.owner_uid(), *reason);
     if (e.code)
       Log(LogLevel::kWarn,
           "op=release-gone" + Field("owner", l.owner()) + " msg=\"" + e.msg + "\"");

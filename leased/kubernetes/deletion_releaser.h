@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,8 +34,8 @@ class DeletionReleaser {
  private:
   void Run();
   void Reconcile(int64_t now);
-  // "" when the owner is still there, else why it is gone.
-  std::string GoneReason(const v1::Lease& lease);
+  // Nothing when the owner is still there, else why it is gone.
+  std::optional<EventKind> GoneReason(const v1::Lease& lease);
   // Before a release, the API server itself is asked (a watch may lag behind a
   // just-created VM): true only when the answers say gone; an error says no.
   bool ConfirmedGone(const v1::Lease& lease);

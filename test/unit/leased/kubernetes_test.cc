@@ -44,8 +44,8 @@ std::string Kubeconfig(const std::string& cluster, const std::string& user) {
 TEST_CASE("kubeconfig: current context, CA data, inline token") {
   Dir d;
   // "LS0tCg==" is base64 for "---\n".
-  auto c = LoadKubeconfig(d.Write(
-      "kc", Kubeconfig("    certificate-authority-data: LS0tCg==\n", "    token: abc\n")));
+  auto c = LoadKubeconfig(
+      d.Write("kc", Kubeconfig("    certificate-authority-data: LS0tCg==\n", "    token: abc\n")));
   REQUIRE(c.ok());
   CHECK(c.value().server == "https://127.0.0.1:6443");
   CHECK(c.value().ca_pem == "---\n");
@@ -71,10 +71,11 @@ TEST_CASE("kubeconfig: refusals name the problem") {
   auto half = LoadKubeconfig(d.Write("b", Kubeconfig("", "    client-certificate-data: eA==\n")));
   REQUIRE_FALSE(half.ok());
   CHECK(half.error().msg.find("together") != std::string::npos);
-  auto http = LoadKubeconfig(d.Write(
-      "c", "current-context: x\ncontexts: [{name: x, context: {cluster: k, user: u}}]\n"
-           "clusters: [{name: k, cluster: {server: 'http://h:1'}}]\n"
-           "users: [{name: u, user: {token: t}}]\n"));
+  auto http = LoadKubeconfig(
+      d.Write("c",
+              "current-context: x\ncontexts: [{name: x, context: {cluster: k, user: u}}]\n"
+              "clusters: [{name: k, cluster: {server: 'http://h:1'}}]\n"
+              "users: [{name: u, user: {token: t}}]\n"));
   REQUIRE_FALSE(http.ok());
   CHECK(http.error().msg.find("https") != std::string::npos);
   auto bad = LoadKubeconfig(d.Write("d", "current-context: [\n"));
@@ -129,7 +130,7 @@ TEST_CASE("schema 0006 rebuilds leases without losing addresses or attachments")
     REQUIRE(store.ok());
     LeaseStore& s = *store.value();
     REQUIRE(s.Begin().code == 0);
-    LeaseRow l{0, "n", "vm", "ns/vm", "uid-1", "eth0", 1, "", {}, 0, "", "kubernetes"};
+    LeaseRow l{0, "n", OwnerKind::kVm, "ns/vm", "uid-1", "eth0", 1, "", {}, 0, "", "kubernetes"};
     auto id = s.InsertLease(l);
     REQUIRE(id.ok());
     REQUIRE(s.InsertAddress(id.value(), "n", AddressRow{0, "10.0.0.2"}).code == 0);
@@ -150,7 +151,8 @@ TEST_CASE("schema 0006 rebuilds leases without losing addresses or attachments")
   CHECK(leases.value()[0].owner_uid == "uid-1");
   CHECK(leases.value()[0].addresses.size() == 1);
   CHECK(store.value()->Count("attachments").value() == 1);
-  LeaseRow sts{0, "n", "sts", "ns/web-0", "u", "eth0", 1, "", {}, 0, "", "kubernetes"};
+  LeaseRow sts{0,  "n",         OwnerKind::kStatefulSetPod, "ns/web-0", "u", "eth0", 1, "", {}, 0,
+               "", "kubernetes"};
   REQUIRE(store.value()->Begin().code == 0);
   CHECK(store.value()->InsertLease(sts).ok());  // the widened CHECK takes 'sts'
   store.value()->Rollback();
