@@ -90,6 +90,40 @@ bool LockDatabase(const std::string& db) {
   return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;  // fd stays open for our lifetime
 }
 
+// The daemon's background jobs. Once a second: DELs the plugin spooled while the daemon
+// was busy or could not commit and (cluster mode) queued etcd changes. What other
+// nodes bind and free arrives by the cluster store's watch instead.
+void ScheduleJobs(const Options& o, vmip::LeaseService& service,
+                  vmip::ClusterCoordinator* coordinator, vmip::Scheduler* jobs) {
+  jobs->Every("spool-replay", std::chrono::seconds(1),
+              [&o, &service] { vmip::ReplaySpool(o.spool_dir, service, /*quiet=*/true); });
+  if (coordinator)
+    jobs->Every("cluster-flush", std::chrono::seconds(1), [coordinator] { coordinator->Flush(); });
+}
+
+// Kubernetes mode (--kubernetes): the holder keeps it running until Serve returns.
+// In cluster mode it names owners but does not release deleted ones (that needs one
+// elected daemon, not done yet).
+vmip::Result<std::shared_ptr<void>> StartKubernetes(const Options& o, vmip::LeaseService& service,
+                                                    bool clustered, vmip::DaemonFacts* facts) {
+  if (!o.kubernetes) return std::shared_ptr<void>();
+#ifndef VMIP_WITHOUT_KUBERNETES
+  vmip::KubeOptions ko;
+  ko.kubeconfig = o.kubeconfig;
+  ko.release_grace_seconds = vmip::ParseDuration(o.release_grace);
+  ko.watch_timeout_seconds = o.watch_timeout;
+  ko.release_deleted = !clustered;
+  auto started = vmip::KubeMode::Start(ko, &service);
+  if (!started.ok()) return started.error();
+  std::shared_ptr<vmip::KubeMode> kube = std::move(started.value());
+  facts->add_status = [k = kube.get()](vmip::v1::DaemonStatusReply* r) { k->AddStatus(r); };
+  return std::shared_ptr<void>(kube);
+#else
+  (void)service, (void)clustered, (void)facts;
+  return vmip::MakeError(vmip::kInvalidConfig, "this build has no kubernetes mode");
+#endif
+}
+
 int Serve(const Options& o) {
   for (const std::string& dir : {Dirname(o.socket), Dirname(o.db), o.spool_dir})
     if (!MakeDirs(dir)) return Fail("cannot create directory " + dir + ": " + strerror(errno));
@@ -125,38 +159,16 @@ int Serve(const Options& o) {
     service.SetCoordinator(coordinator.get());
     coordinator->Watch();
   }
-#ifndef VMIP_WITHOUT_KUBERNETES
-  std::unique_ptr<vmip::KubeMode> kube;
-  if (o.kubernetes) {
-    vmip::KubeOptions ko;
-    ko.kubeconfig = o.kubeconfig;
-    ko.release_grace_seconds = vmip::ParseDuration(o.release_grace);
-    ko.watch_timeout_seconds = o.watch_timeout;
-    ko.release_deleted = !cluster;  // one releaser per cluster needs an election: not yet
-    auto started = vmip::KubeMode::Start(ko, &service);
-    if (!started.ok()) return Fail("kubernetes mode: " + started.error().msg);
-    kube = std::move(started.value());
-  }
-#else
-  if (o.kubernetes) return Fail("this build has no kubernetes mode");
-#endif
-  uint64_t replayed = vmip::ReplaySpool(o.spool_dir, service);
-  // Once a second: DELs the plugin spooled while the daemon was busy or could not
-  // commit and (cluster mode) queued etcd changes. What other nodes bind and free
-  // arrives by the cluster store's watch instead.
+  vmip::DaemonFacts facts{o.db, o.spool_dir, 0, nullptr};
+  auto kube = StartKubernetes(o, service, cluster != nullptr, &facts);
+  if (!kube.ok()) return Fail("kubernetes mode: " + kube.error().msg);
+  facts.spool_replayed = vmip::ReplaySpool(o.spool_dir, service);
   vmip::Scheduler jobs;
-  jobs.Every("spool-replay", std::chrono::seconds(1),
-             [&] { vmip::ReplaySpool(o.spool_dir, service, /*quiet=*/true); });
-  if (coordinator)
-    jobs.Every("cluster-flush", std::chrono::seconds(1), [&] { coordinator->Flush(); });
+  ScheduleJobs(o, service, coordinator.get(), &jobs);
   jobs.Start();
 
   unlink(o.socket.c_str());
   vmip::CniService cni(&service);
-  vmip::DaemonFacts facts{o.db, o.spool_dir, replayed, nullptr};
-#ifndef VMIP_WITHOUT_KUBERNETES
-  if (kube) facts.add_status = [&kube](vmip::v1::DaemonStatusReply* r) { kube->AddStatus(r); };
-#endif
   vmip::AdminService admin(&service, facts, peers.get());
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + o.socket, grpc::InsecureServerCredentials());
