@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "decision_log.h"
+#include "duration.h"
 #include "etcd_cluster_store.h"
 #include "grpc_services.h"
 #include "lease_service.h"
@@ -38,6 +39,8 @@ struct Options {
   std::string peer_address;
   int64_t etcd_lease_ttl = 10;
   int64_t reuse_cooldown = 0;
+  std::string detached_ttl = "0";  // never
+  std::string history_retention = "90d";
   vmip::TlsFiles tls;
 };
 
@@ -84,7 +87,8 @@ bool LockDatabase(const std::string& db) {
 }
 
 // Once a second until stopped: replays DELs the plugin spooled while the daemon
-// was busy or could not commit, and (cluster mode) applies queued etcd changes.
+// was busy or could not commit, (cluster mode) applies queued etcd changes, and
+// runs the lease policies (detached TTL, history retention).
 // (What other nodes bind and free arrives by the cluster store's watch.)
 class BackgroundWork {
  public:
@@ -95,6 +99,8 @@ class BackgroundWork {
         lock.unlock();
         vmip::ReplaySpool(spool_dir, *service, /*quiet=*/true);
         if (cluster) service->FlushOutbox();
+        service->ExpireDetached();
+        service->PruneHistory();
         lock.lock();
       }
     });
@@ -126,6 +132,8 @@ int Serve(const Options& o) {
   if (!store.ok()) return Fail(store.error().msg);
   vmip::LeaseService service(store.value().get(), o.node, [] { return int64_t(time(nullptr)); });
   service.SetReuseCooldown(o.reuse_cooldown);
+  service.SetDetachedTtl(vmip::ParseDuration(o.detached_ttl).seconds);  // checked at parse
+  service.SetHistoryRetention(vmip::ParseDuration(o.history_retention).seconds);
   if (vmip::Error e = service.Load(); e.code) return Fail("cannot load leases: " + e.msg);
   std::unique_ptr<vmip::EtcdClusterStore> cluster;
   std::unique_ptr<vmip::PeerDirectory> peers;
@@ -216,6 +224,18 @@ int main(int argc, char** argv) {
                  "has nothing else (oldest-released-first reuse applies anyway)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{86400 * 7}));
+  // A bad duration is a usage error that names the flag (CLI11 prefixes it).
+  CLI::Validator duration([](std::string& text) { return vmip::ParseDuration(text).error; },
+                          "DURATION");
+  app.add_option("--detached-ttl", o.detached_ttl,
+                 "release a VM binding detached this long (90s, 15m, 12h, 7d; 0 = never); "
+                 "a network's ipam.detachedTTL wins")
+      ->capture_default_str()
+      ->check(duration);
+  app.add_option("--history-retention", o.history_retention,
+                 "delete history events older than this (0 = keep forever)")
+      ->capture_default_str()
+      ->check(duration);
   app.add_option("--cluster", o.cluster, "cluster store: etcd (default: standalone, SQLite only)")
       ->check(CLI::IsMember({"etcd"}));
   app.add_option("--etcd-endpoints", o.etcd_endpoints, "etcd client URLs, comma separated")

@@ -6,12 +6,15 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "duration.h"
 #include "text_table.h"
+#include "time_text.h"
 #include "vmip.grpc.pb.h"
 
 namespace {
 
 using nlohmann::json;
+using vmip::TimeText;
 namespace v1 = vmip::v1;
 
 // Ranges of the numeric options; the daemon refuses a larger reservation anyway.
@@ -59,15 +62,6 @@ int Report(const Global& g, const grpc::Status& s, const Reply& reply) {
   return 0;
 }
 
-std::string TimeText(int64_t t) {
-  char buf[32];
-  std::time_t tt = t;
-  std::tm tm;
-  gmtime_r(&tt, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
-
 // IPv6 ranges are counted up to 2^64 - 1; show such counts as what they are.
 std::string Count(uint64_t n) {
   return n == UINT64_MAX ? ">=2^64" : std::to_string(n);
@@ -89,6 +83,7 @@ json LeaseJson(const v1::Lease& l) {
           {"state", l.state()},
           {"attachments", atts},
           {"created_at", l.created_at()},
+          {"detached_at", l.detached_at()},
           {"reported_by", l.reported_by()}};
 }
 
@@ -107,8 +102,8 @@ int Leases(const Global& g, const v1::LeaseFilter& filter) {
     return 0;
   }
   // In a cluster view a VM's lease appears once per node that holds it: say whose row.
-  std::vector<std::string> header = {"NETWORK",   "KIND",  "OWNER",      "IFNAME",
-                                     "ADDRESSES", "STATE", "ATTACHED TO"};
+  std::vector<std::string> header = {"NETWORK",   "KIND",  "OWNER",          "IFNAME",
+                                     "ADDRESSES", "STATE", "DETACHED SINCE", "ATTACHED TO"};
   if (g.cluster) header.insert(header.begin(), "NODE");
   vmip::TextTable t(header);
   for (const auto& l : reply.leases()) {
@@ -116,9 +111,14 @@ int Leases(const Global& g, const v1::LeaseFilter& filter) {
     for (const auto& ip : l.ips()) ips += (ips.empty() ? "" : ",") + ip;
     for (const auto& a : l.attachments())
       atts += (atts.empty() ? "" : ",") + a.container_id().substr(0, 12) + "@" + a.node();
-    std::vector<std::string> row = {
-        l.network(), l.owner_kind(),           l.owner(), l.ifname(), ips,
-        l.state(),   atts.empty() ? "-" : atts};
+    std::vector<std::string> row = {l.network(),
+                                    l.owner_kind(),
+                                    l.owner(),
+                                    l.ifname(),
+                                    ips,
+                                    l.state(),
+                                    l.detached_at() ? TimeText(l.detached_at()) : "-",
+                                    atts.empty() ? "-" : atts};
     if (g.cluster) row.insert(row.begin(), l.reported_by());
     t.Add(row);
   }
@@ -210,6 +210,13 @@ int History(const Global& g, v1::HistoryRequest req) {
     std::cout << out.dump(2) << "\n";
   } else {
     PrintEvents(reply.events());
+    // How far back it reaches: --history-retention prunes older events.
+    std::cout << "history kept "
+              << (reply.retention_seconds()
+                      ? "for " + vmip::FormatDuration(reply.retention_seconds())
+                      : std::string("forever"))
+              << "; oldest event "
+              << (reply.oldest_at() ? TimeText(reply.oldest_at()) : std::string("none")) << "\n";
   }
   return 0;
 }

@@ -35,16 +35,20 @@ Error LeaseService::Detach(const AttachmentRow& att, std::vector<Released>* rele
   std::string ip = lease.addresses.empty() ? "" : lease.addresses[0].ip;
   e = store_->AppendEvent(
       EventRow{now, att.network, "detach", owner, ip, att.container_id, att.ifname, node_});
-  if (e.code || (lease.owner_kind != "pod" && lease.handed_to.empty())) return e;
+  if (e.code || lease.owner_kind == "reservation") return e;
   auto left = store_->CountAttachments(lease.id);
   if (!left.ok()) return left.error();
   if (left.value() > 0) return Error{};
+  // The detached TTL counts from here; the next attach clears it.
+  if (lease.owner_kind != "pod" && lease.handed_to.empty())
+    return store_->SetDetachedAt(lease.id, now);
   if (lease.owner_kind != "pod") return DropHandedOver(lease, released);
   return FreeLease(lease, att.container_id, released);
 }
 
 Error LeaseService::FreeLease(const LeaseRow& lease, const std::string& container_id,
-                              std::vector<Released>* released, bool queue_cluster_release) {
+                              std::vector<Released>* released, bool queue_cluster_release,
+                              const char* event_kind) {
   int64_t now = clock_();
   std::string owner = lease.owner_kind + ":" + lease.owner;
   std::string first_ip = lease.addresses.empty() ? "" : lease.addresses[0].ip;
@@ -69,7 +73,7 @@ Error LeaseService::FreeLease(const LeaseRow& lease, const std::string& containe
   for (const AddressRow& a : lease.addresses) {
     if (Error e = store_->MarkReleased(lease.network, a.ip, now); e.code) return e;
     Error e = store_->AppendEvent(
-        EventRow{now, lease.network, "release", owner, a.ip, container_id, lease.ifname, node_});
+        EventRow{now, lease.network, event_kind, owner, a.ip, container_id, lease.ifname, node_});
     if (e.code) return e;
     auto ip = ParseIp(a.ip);
     if (ip && net != networks_.end()) released->push_back(Released{net->second.get(), *ip});

@@ -233,6 +233,7 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
     return ReplyFor(net, *lease.value());
   }
   uncommitted_notices_.clear();
+  moved_out_.clear();
   std::vector<AddressRow> fresh;
   bool claimed = false;
   auto lease = LeaseForAdd(net, c, owner.value(), now, requested.value(), &fresh, &claimed);
@@ -240,6 +241,7 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
   std::string token = cluster_ ? NewToken() : "";
   e = store_->InsertAttachment(AttachmentRow{c.network(), c.container_id(), c.ifname(), c.netns(),
                                              node_, lease.value().id, now, token});
+  if (!e.code && lease.value().detached_at) e = store_->SetDetachedAt(lease.value().id, 0);
   if (!e.code)
     e = store_->AppendEvent(
         EventRow{now, c.network(), "attach", owner.value().KindName() + ":" + owner.value().name,
@@ -255,9 +257,12 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
   if (e.code) {
     txn.Rollback();                // before the etcd call below: no write lock held across it
     uncommitted_notices_.clear();  // nothing was handed off
+    moved_out_.clear();            // nor moved
     if (claimed) UnclaimAfterFailure(lease.value());
     return e;
   }
+  ApplyReleased(moved_out_);
+  moved_out_.clear();
   for (auto& n : uncommitted_notices_) notices_.push_back(std::move(n));
   uncommitted_notices_.clear();
   net.saved = true;
@@ -292,7 +297,9 @@ Result<LeaseRow> LeaseService::LeaseForAdd(Network& net, const v1::Caller& c, co
     lease = reserved.value();
   }
   if (lease) {
-    if (Error e = CheckLeaseFits(net, *lease, requested); e.code) return e;
+    Error e = CheckLeaseFits(net, *lease, requested);
+    if (e.code == kLeaseMismatch) return MoveDetached(net, c, *lease, requested, fresh);
+    if (e.code) return e;
     return *lease;
   }
   auto picked = PickAddresses(net, requested);

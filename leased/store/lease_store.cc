@@ -8,7 +8,7 @@ namespace vmip {
 namespace {
 const char* kLeaseColumns =
     "id, network, owner_kind, owner, owner_uid, ifname, created_at, reservation, cluster_revision, "
-    "handed_to";
+    "handed_to, detached_at";
 const char* kAttachmentColumns =
     "network, container_id, ifname, netns, node, lease_id, attached_at, cluster_token";
 }  // namespace
@@ -91,6 +91,7 @@ LeaseRow LeaseStore::ReadLease(Statement& q) {
   l.reservation = q.Text(7);
   l.cluster_revision = q.Int(8);
   l.handed_to = q.Text(9);
+  l.detached_at = q.Int(10);
   return l;
 }
 

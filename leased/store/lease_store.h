@@ -30,6 +30,7 @@ struct LeaseRow {
   std::vector<AddressRow> addresses;  // ordered by range set
   int64_t cluster_revision = 0;       // version of its cluster binding (cluster mode)
   std::string handed_to;              // node that adopted it while attached here
+  int64_t detached_at = 0;            // VM: when its last attachment went; 0 attached
 };
 
 struct AttachmentRow {
@@ -108,6 +109,18 @@ class LeaseStore {
   Error MarkReleased(const std::string& network, const std::string& ip, int64_t at);
   Error ClearReleased(const std::string& network, const std::string& ip);
   Error AppendEvent(const EventRow& e);
+
+  // Lease policies (lease_policy_store.cc).
+  Error SetDetachedAt(int64_t lease_id, int64_t at);  // 0: attached again
+  // VM leases of `network` detached at or before `cutoff`, oldest first.
+  Result<std::vector<LeaseRow>> DetachedSince(const std::string& network, int64_t cutoff,
+                                              int64_t limit);
+  // Points range set `range_set` of a lease at another address (a detached VM moves).
+  Error MoveAddress(int64_t lease_id, int range_set, const std::string& ip);
+  // Deletes at most `limit` events older than `cutoff`; returns how many went.
+  Result<int64_t> DeleteEventsBefore(int64_t cutoff, int64_t limit);
+  // The time of the oldest event kept; 0 when there is none.
+  Result<int64_t> OldestEventAt();
 
   // Whole-table reads: start-up and admin views.
   // network "" means every network.

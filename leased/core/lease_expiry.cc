@@ -1,0 +1,154 @@
+// Detached bindings that expire (issue 16). Without a Kubernetes watch nobody tells
+// the daemon that a VM was deleted; `--detached-ttl` (per network `ipam.detachedTTL`,
+// which wins) releases a VM binding that has had no attachment for that long, with
+// an `expire` event. Attached bindings and reservations never expire.
+//
+// Each expiry is a compare-and-delete in its own short transaction: the row must
+// still be the same binding (owner, interface, addresses), still detached since the
+// same moment, with no attachment; an ADD that re-attached it in between wins. In
+// cluster mode only the binding's node of record expires it, through the same
+// conditional etcd release as `vmipctl release`, and never while any node holds an
+// attachment of it.
+#include "decision_log.h"
+#include "lease_service.h"
+#include "store_transaction.h"
+
+namespace vmip {
+namespace {
+
+constexpr int64_t kExpiriesPerRun = 64;  // per network and run; the rest next second
+
+bool SameBinding(const LeaseRow& a, const LeaseRow& b) {
+  if (a.network != b.network || a.owner_kind != b.owner_kind || a.owner != b.owner ||
+      a.ifname != b.ifname || a.addresses.size() != b.addresses.size())
+    return false;
+  for (size_t i = 0; i < a.addresses.size(); i++)
+    if (a.addresses[i].ip != b.addresses[i].ip) return false;
+  return true;
+}
+
+std::vector<std::string> IpsOf(const LeaseRow& lease) {
+  std::vector<std::string> out;
+  for (const AddressRow& a : lease.addresses) out.push_back(a.ip);
+  return out;
+}
+
+std::string Joined(const std::vector<std::string>& ips) {
+  std::string out;
+  for (const std::string& ip : ips) out += (out.empty() ? "" : ",") + ip;
+  return out;
+}
+
+}  // namespace
+
+int64_t LeaseService::DetachedTtlOf(const Network& net) const {
+  const v1::PoolConfig& config = net.pool->config();
+  return config.has_detached_ttl_seconds() ? config.detached_ttl_seconds() : detached_ttl_;
+}
+
+void LeaseService::ExpireDetached() {
+  std::vector<std::pair<LeaseRow, int64_t>> due;  // with the TTL that made it due
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ReadSession session(store_);
+    int64_t now = clock_();
+    for (const auto& [name, net] : networks_) {
+      int64_t ttl = DetachedTtlOf(*net);
+      if (ttl <= 0) continue;
+      auto rows = store_->DetachedSince(name, now - ttl, kExpiriesPerRun);
+      if (!rows.ok()) {
+        Log(LogLevel::kError,
+            "op=expire" + Field("network", name) + " msg=\"" + rows.error().msg + "\"");
+        continue;
+      }
+      for (LeaseRow& row : rows.value()) due.push_back({std::move(row), ttl});
+    }
+  }
+  for (const auto& [lease, ttl] : due) {
+    if (cluster_)
+      ExpireInCluster(lease, ttl);
+    else
+      ExpireLocal(lease, ttl);
+  }
+}
+
+// With mu_ held: the lease is still exactly what the expiry decided on.
+Error LeaseService::StillExpirable(const LeaseRow& seen, int64_t ttl) {
+  auto now = store_->FindLeaseById(seen.id);
+  if (!now.ok()) return now.error();
+  const std::optional<LeaseRow>& lease = now.value();
+  if (!lease || !SameBinding(*lease, seen) || !lease->handed_to.empty() ||
+      lease->detached_at != seen.detached_at || lease->detached_at <= 0 ||
+      lease->detached_at > clock_() - ttl)
+    return MakeError(kLeaseMismatch, "changed since it was found due");
+  auto left = store_->CountAttachments(seen.id);
+  if (!left.ok()) return left.error();
+  if (left.value() > 0) return MakeError(kLeaseMismatch, "attached again");
+  return Error{};
+}
+
+void LeaseService::ExpireLocal(const LeaseRow& seen, int64_t ttl) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Released> released;
+  Transaction txn(store_);
+  Error e = txn.Begin();
+  if (!e.code) e = StillExpirable(seen, ttl);
+  if (!e.code) e = FreeLease(seen, "", &released, /*queue_cluster_release=*/true, "expire");
+  if (!e.code) e = txn.Commit();
+  std::string what = "op=expire" + Field("network", seen.network) +
+                     Field("owner", seen.owner_kind + ":" + seen.owner) +
+                     Field("ifname", seen.ifname);
+  if (e.code) {
+    // kLeaseMismatch: re-attached or changed meanwhile; it is no longer due.
+    Log(e.code == kLeaseMismatch ? LogLevel::kDebug : LogLevel::kError,
+        what + " skipped=\"" + e.msg + "\"");
+    return;
+  }
+  ApplyReleased(released);
+  Log(LogLevel::kInfo, what + Field("released", Joined(IpsOf(seen))) +
+                           Field("detached_for", std::to_string(clock_() - seen.detached_at)));
+}
+
+void LeaseService::ExpireInCluster(const LeaseRow& seen, int64_t ttl) {
+  std::string key = OwnerKey(seen);
+  std::string what = "op=expire" + Field("network", seen.network) + Field("owner", key);
+  // Quorum reads outside the lock; the compare-and-swap below re-checks them.
+  auto binding = cluster_->FindBinding(seen.network, key);
+  if (!binding.ok()) return;  // etcd unreachable: next run
+  if (!binding.value() || binding.value()->node != node_ || binding.value()->ips != IpsOf(seen)) {
+    // Not this node's to expire: another node adopted it (it drops this copy), or
+    // the cluster no longer binds it (the watch drops this copy).
+    Log(LogLevel::kDebug, what + " skipped=\"not the node of record\"");
+    return;
+  }
+  auto atts = cluster_->Attachments(seen.network);
+  if (!atts.ok()) return;
+  for (const ClusterAttachment& a : atts.value().list)
+    if (a.owner == key) {
+      Log(LogLevel::kDebug, what + " skipped=\"attached on node " + a.node + "\"");
+      return;
+    }
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(store_);
+  Error e = StillExpirable(seen, ttl);
+  if (!e.code) {
+    auto r = cluster_->Release(seen.network, key, binding.value()->ips, binding.value()->revision,
+                               atts.value().revision);
+    if (!r.ok()) e = r.error();
+    if (r.ok() && r.value() == ReleaseOutcome::kChanged)
+      e = MakeError(kLeaseMismatch, "its cluster binding changed or an attachment appeared");
+  }
+  std::vector<Released> released;
+  if (!e.code) e = txn.Begin();
+  if (!e.code) e = FreeLease(seen, "", &released, /*queue_cluster_release=*/false, "expire");
+  if (!e.code) e = txn.Commit();
+  if (e.code) {
+    Log(e.code == kLeaseMismatch ? LogLevel::kDebug : LogLevel::kError,
+        what + " skipped=\"" + e.msg + "\"");
+    return;
+  }
+  ApplyReleased(released);
+  Log(LogLevel::kInfo, what + Field("released", Joined(IpsOf(seen))) + " cluster=released");
+}
+
+}  // namespace vmip
