@@ -4,9 +4,11 @@
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 
 #include "lease_service.h"
+#include "migrations.h"
 
 using namespace vmip;
 
@@ -242,4 +244,33 @@ TEST_CASE("policies: history retention deletes old events in batches of 500") {
   auto reply = p.svc->History(h);
   CHECK(reply.oldest_at() == 900);
   CHECK(reply.retention_seconds() == 200);
+}
+
+TEST_CASE("policies: schema 5 starts the TTL of already detached VMs at the upgrade") {
+  char tmpl[] = "/tmp/vmip-migrate-XXXXXX";
+  std::string dir = mkdtemp(tmpl), path = dir + "/leases.db";
+  {  // a version 4 database: one detached VM, one attached VM, one reservation
+    auto db = std::move(SqliteDb::Open(path).value());
+    for (const Migration& m : EmbeddedMigrations())
+      if (m.version <= 4) REQUIRE(db->Exec(m.sql).code == 0);
+    REQUIRE(
+        db->Exec(
+              "PRAGMA user_version = 4;"
+              "INSERT INTO leases(id, network, owner_kind, owner, ifname, created_at) VALUES"
+              " (1, 'n', 'vm', 'ns/stopped', 'eth0', 5), (2, 'n', 'vm', 'ns/running', 'eth0', 5),"
+              " (3, 'n', 'reservation', 'r', '#x', 5);"
+              "INSERT INTO attachments(network, container_id, ifname, lease_id, attached_at)"
+              " VALUES ('n', 'c', 'eth0', 2, 5);")
+            .code == 0);
+  }
+  int64_t before = time(nullptr);
+  auto store = std::move(LeaseStore::Open(path).value());
+  CHECK(store->schema_version() == 5);
+  auto at = [&](int64_t id) { return store->FindLeaseById(id).value()->detached_at; };
+  CHECK(at(1) >= before);  // now, not its last event (none) nor 0 (never expiring)
+  CHECK(at(1) <= time(nullptr));
+  CHECK(at(2) == 0);
+  CHECK(at(3) == 0);
+  store.reset();
+  std::system(("rm -rf " + dir).c_str());
 }
