@@ -93,7 +93,7 @@ bool Has(const std::vector<std::string>& kinds, const std::string& kind) {
 
 }  // namespace
 
-TEST_CASE("policies: detached_at is set by the DEL of the last attachment, cleared by attach") {
+TEST_CASE("policies: detached_at is set by the DEL of the last attachment and cleared by attach") {
   Policies p;
   p.AddOk("src", "virt-launcher-vm1-aaaaa");
   p.AddOk("dst", "virt-launcher-vm1-bbbbb");  // a live migration: two attachments
@@ -108,7 +108,7 @@ TEST_CASE("policies: detached_at is set by the DEL of the last attachment, clear
   CHECK(p.LeaseOf("default/vm1")->detached_at() == 0);
 }
 
-TEST_CASE("policies: a VM detached longer than the TTL expires; the address is free again") {
+TEST_CASE("policies: a VM detached longer than the TTL expires and its address is free again") {
   Policies p;
   p.svc->SetDetachedTtl(100);
   std::string ip = p.AddOk("c1", "virt-launcher-vm1-aaaaa");
@@ -129,7 +129,7 @@ TEST_CASE("policies: a VM detached longer than the TTL expires; the address is f
   p.NoTwoOwners();
 }
 
-TEST_CASE("policies: re-attaching before the deadline keeps the address; the clock restarts") {
+TEST_CASE("policies: re-attaching before the deadline keeps the address and the clock restarts") {
   Policies p;
   p.svc->SetDetachedTtl(100);
   std::string ip = p.AddOk("c1", "virt-launcher-vm1-aaaaa");
@@ -204,7 +204,7 @@ TEST_CASE("policies: a detached VM that asks for another free address moves ther
   p.NoTwoOwners();
 }
 
-TEST_CASE("policies: a move is refused while the VM is attached, or to a held address") {
+TEST_CASE("policies: a move is refused while the VM is attached or to a held address") {
   Policies p;
   p.AddOk("c1", "virt-launcher-vm1-aaaaa");
   p.AddOk("pod1", "web-1", "10.9.0.50");

@@ -6,7 +6,7 @@
 using vmip::FormatDuration;
 using vmip::ParseDuration;
 
-TEST_CASE("durations: a bare number is seconds; s, m, h, d suffixes") {
+TEST_CASE("durations: a bare number is seconds and s m h d are units") {
   CHECK(ParseDuration("0").seconds == 0);
   CHECK(ParseDuration("90").seconds == 90);
   CHECK(ParseDuration("90s").seconds == 90);
@@ -26,7 +26,7 @@ TEST_CASE("durations: anything else is refused with a message quoting it") {
   }
 }
 
-TEST_CASE("durations: printed in the largest exact unit, read back the same") {
+TEST_CASE("durations: printed in the largest exact unit and read back the same") {
   CHECK(FormatDuration(7776000) == "90d");
   CHECK(FormatDuration(7200) == "2h");
   CHECK(FormatDuration(90) == "90s");

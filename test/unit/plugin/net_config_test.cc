@@ -408,7 +408,9 @@ TEST_CASE("CFG stdin up to 1 MiB is read, larger is code 5 naming the limit") {
   CHECK(err.msg == "network config on stdin exceeds the 1 MiB (1048576 bytes) limit");
 }
 
-TEST_CASE("ipam.detachedTTL: a duration or seconds, sent in seconds; bad is code 7 naming it") {
+TEST_CASE(
+    "ipam.detachedTTL: a duration or seconds is sent in seconds and a bad one is code 7 naming "
+    "it") {
   NetConfig c;
   const std::string ranges = R"("ranges":[[{"subnet":"10.1.0.0/16"}]])";
   REQUIRE(ParseIpam("{" + ranges + "}", &c).ok());
