@@ -51,6 +51,8 @@ echo "# expiry: detached longer than the TTL is released; re-attach within it ke
 add pol A run1 virt-launcher-vm3-aaaaa; need "vm3 ADD (stays attached)"; VM3=$(ip_of)
 add pol B c1 virt-launcher-vm1-aaaaa; need "vm1 ADD"; VM1=$(ip_of)
 add pol C c2 virt-launcher-vm2-aaaaa; need "vm2 ADD"; VM2=$(ip_of)
+add keep K k9 virt-launcher-vm9-aaaaa; need "vm9 ADD on keep"; VM9=$(ip_of)
+del keep K k9 virt-launcher-vm9-aaaaa; need "vm9 DEL on keep (ipam.detachedTTL 0)"
 del pol B c1 virt-launcher-vm1-aaaaa; need "vm1 DEL"
 del pol C c2 virt-launcher-vm2-aaaaa; need "vm2 DEL"
 since=$(lease_field default/vm1 .detached_at)
@@ -73,6 +75,7 @@ waited=$(wait_released vm2 8)
 expect_eq "vm2 expires in its turn (after ${waited}s more)" "" "$(bound vm2)"
 expect_eq "vm3, attached all along, keeps its address" "[\"attached\",\"$VM3\"]" "$(lease_field default/vm3 '[.state, .ips[0]]')"
 expect_eq "pool pol counts only vm3" 1 "$(pool_field pol .used)"
+expect_eq "vm9, detached as long on keep, stays: ipam.detachedTTL \"0\" wins over --detached-ttl" "$VM9" "$(bound vm9)"
 add pol E p1 web-1 ; need "a pod may take an expired address"
 run_plugin ADD "$(plugin_conf pol 1.0.0 "$V4")" CNI_CONTAINERID=p2 CNI_NETNS=/x CNI_IFNAME=eth0 CNI_ARGS="$(k8s web-2 p2);IP=$VM1"
 expect_rc "the expired vm1 address can be requested by another owner" 0
