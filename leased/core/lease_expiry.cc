@@ -72,27 +72,48 @@ void LeaseService::ExpireDetached() {
   }
 }
 
-// With mu_ held: the lease is still exactly what the expiry decided on.
-Error LeaseService::StillExpirable(const LeaseRow& seen, int64_t ttl) {
+// With mu_ held: the lease is still exactly what the expiry read (same binding,
+// detached since the same moment, no attachment) and, with ttl > 0, due.
+Error LeaseService::StillDetached(const LeaseRow& seen, int64_t ttl) {
   auto now = store_->FindLeaseById(seen.id);
   if (!now.ok()) return now.error();
   const std::optional<LeaseRow>& lease = now.value();
   if (!lease || !SameBinding(*lease, seen) || !lease->handed_to.empty() ||
-      lease->detached_at != seen.detached_at || lease->detached_at <= 0 ||
-      lease->detached_at > clock_() - ttl)
-    return MakeError(kLeaseMismatch, "changed since it was found due");
+      lease->detached_at != seen.detached_at)
+    return MakeError(kLeaseMismatch, "changed since it was read");
+  if (ttl > 0 && (lease->detached_at <= 0 || lease->detached_at > clock_() - ttl))
+    return MakeError(kLeaseMismatch, "not due");
   auto left = store_->CountAttachments(seen.id);
   if (!left.ok()) return left.error();
   if (left.value() > 0) return MakeError(kLeaseMismatch, "attached again");
   return Error{};
 }
 
+// The clock of a binding another node ran stops (kAttachedElsewhere) while that
+// attachment lives, and starts (now) when this node sees it gone.
+void LeaseService::RestartDetachedClock(const LeaseRow& seen, int64_t at) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(store_);
+  Error e = txn.Begin();
+  if (!e.code) e = StillDetached(seen, /*ttl=*/0);
+  if (!e.code) e = store_->SetDetachedAt(seen.id, at);
+  if (!e.code) e = txn.Commit();
+  Log(e.code == kLeaseMismatch ? LogLevel::kDebug
+      : e.code                 ? LogLevel::kError
+                               : LogLevel::kInfo,
+      "op=detached-clock" + Field("network", seen.network) + Field("owner", OwnerKey(seen)) +
+          (at == kAttachedElsewhere ? " state=attached-elsewhere" : " state=detached") +
+          (e.code ? " msg=\"" + e.msg + "\"" : ""));
+}
+
 void LeaseService::ExpireLocal(const LeaseRow& seen, int64_t ttl) {
+  // Marked by cluster mode, now standalone: nothing runs it elsewhere any more.
+  if (seen.detached_at == kAttachedElsewhere) return RestartDetachedClock(seen, clock_());
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<Released> released;
   Transaction txn(store_);
   Error e = txn.Begin();
-  if (!e.code) e = StillExpirable(seen, ttl);
+  if (!e.code) e = StillDetached(seen, ttl);
   if (!e.code) e = FreeLease(seen, "", &released, /*queue_cluster_release=*/true, "expire");
   if (!e.code) e = txn.Commit();
   std::string what = "op=expire" + Field("network", seen.network) +
@@ -126,11 +147,13 @@ void LeaseService::ExpireInCluster(const LeaseRow& seen, int64_t ttl) {
   for (const ClusterAttachment& a : atts.value().list)
     if (a.owner == key) {
       Log(LogLevel::kDebug, what + " skipped=\"attached on node " + a.node + "\"");
+      if (seen.detached_at != kAttachedElsewhere) RestartDetachedClock(seen, kAttachedElsewhere);
       return;
     }
+  if (seen.detached_at == kAttachedElsewhere) return RestartDetachedClock(seen, clock_());
   std::lock_guard<std::mutex> lock(mu_);
   Transaction txn(store_);
-  Error e = StillExpirable(seen, ttl);
+  Error e = StillDetached(seen, ttl);
   if (!e.code) {
     auto r = cluster_->Release(seen.network, key, binding.value()->ips, binding.value()->revision,
                                atts.value().revision);

@@ -157,7 +157,8 @@ class LeaseService {
                                 std::vector<AddressRow>* fresh);
   // lease_expiry.cc: the detached TTL of a network, and one compare-and-delete.
   int64_t DetachedTtlOf(const Network& net) const;
-  Error StillExpirable(const LeaseRow& seen, int64_t ttl);
+  Error StillDetached(const LeaseRow& seen, int64_t ttl);
+  void RestartDetachedClock(const LeaseRow& seen, int64_t at);
   void ExpireLocal(const LeaseRow& seen, int64_t ttl);
   void ExpireInCluster(const LeaseRow& seen, int64_t ttl);
   Result<LeaseRow> ClaimReservation(const v1::Caller& c, const Owner& owner);

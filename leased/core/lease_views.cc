@@ -62,7 +62,7 @@ v1::ListLeasesReply LeaseService::ListLeases(const v1::ListLeasesRequest& req) {
     l.set_ifname(row.ifname);
     l.set_created_at(row.created_at);
     l.set_reported_by(node_);
-    l.set_detached_at(row.detached_at);
+    l.set_detached_at(std::max<int64_t>(row.detached_at, 0));  // not kAttachedElsewhere
     for (const auto& a : row.addresses) l.add_ips(a.ip);
     auto [lo, hi] = by_lease.equal_range(row.id);
     for (auto it = lo; it != hi; ++it) {

@@ -14,7 +14,7 @@ Error LeaseStore::SetDetachedAt(int64_t lease_id, int64_t at) {
 Result<std::vector<LeaseRow>> LeaseStore::DetachedSince(const std::string& network, int64_t cutoff,
                                                         int64_t limit) {
   Statement& q = db_->Prepare(
-      "SELECT id FROM leases WHERE detached_at > 0 AND detached_at <= ?2 AND network = ?1 AND "
+      "SELECT id FROM leases WHERE detached_at != 0 AND detached_at <= ?2 AND network = ?1 AND "
       "owner_kind = 'vm' ORDER BY detached_at, id LIMIT ?3");
   q.Bind(1, network).Bind(2, cutoff).Bind(3, limit);
   std::vector<int64_t> ids;

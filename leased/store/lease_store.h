@@ -33,6 +33,10 @@ struct LeaseRow {
   int64_t detached_at = 0;            // VM: when its last attachment went; 0 attached
 };
 
+// LeaseRow::detached_at of a binding detached here but attached on another node (cluster
+// mode): its TTL starts only when that attachment goes.
+inline constexpr int64_t kAttachedElsewhere = -1;
+
 struct AttachmentRow {
   std::string network, container_id, ifname, netns, node;
   int64_t lease_id = 0;
@@ -112,7 +116,8 @@ class LeaseStore {
 
   // Lease policies (lease_policy_store.cc).
   Error SetDetachedAt(int64_t lease_id, int64_t at);  // 0: attached again
-  // VM leases of `network` detached at or before `cutoff`, oldest first.
+  // VM leases of `network` detached at or before `cutoff`, oldest first, and those
+  // marked kAttachedElsewhere.
   Result<std::vector<LeaseRow>> DetachedSince(const std::string& network, int64_t cutoff,
                                               int64_t limit);
   // Points range set `range_set` of a lease at another address (a detached VM moves).

@@ -5,8 +5,8 @@
 # never_two_owners_cluster.sh); the TTL comes per network (ipam.detachedTTL, 3 s).
 #  - vm1 runs on n1, its migration target on n2 fails (n2 DELs): n2 is now the
 #    binding's node of record with a detached local copy while n1 still runs it, so
-#    nothing expires past the TTL; after n1's DEL, n2 expires it and the address is
-#    free cluster-wide;
+#    nothing expires past the TTL (n2 stops the clock); after n1's DEL the clock
+#    starts, and a TTL later n2 expires it and the address is free cluster-wide;
 #  - vm2 stops on n3 and expires there: etcd forgets it, n1 can hand its address out.
 # Every step ends with: no address has two owners, on any node or in etcd.
 source "$(dirname "$0")/../e2e/lib.sh"
@@ -58,7 +58,10 @@ expect_match "n2 skipped it: attached on n1" "op=expire network=pnet owner=vm:de
 no_two_owners "while n1 runs vm1"
 
 echo "# once n1's pod goes too, n2 expires it and the address is free cluster-wide"
+expect_match "n2 stopped vm1's clock" "op=detached-clock network=pnet owner=vm:default/vm1#eth0 state=attached-elsewhere" "$(cat "$T/n2.log")"
 cni DEL n1 src1 virt-launcher-vm1-aaaaa; need "source DEL on n1"
+sleep 1.5
+expect_match "1.5 s after n1's DEL vm1 is still bound: its TTL counts from there" "$VM1" "$(etcd_val "$(owner_key vm1)")"
 wait_gone "$(owner_key vm1)" 8 && pass "n2 released vm1's binding in etcd" || fail "vm1's binding still in etcd: $(etcd_val "$(owner_key vm1)")"
 expect_eq "vm1's address key is gone" "" "$(etcd_val "$(addr_key "$VM1")")"
 expect_match "n2's history has the expire" "expire n2" "$(nctl n2 history --vm default/vm1 --json | jq -r '.[] | "\(.kind) \(.node)"' | paste -sd' ')"
