@@ -6,9 +6,9 @@
 // Each expiry is a compare-and-delete in its own short transaction: the row must
 // still be the same binding (owner, interface, addresses), still detached since the
 // same moment, with no attachment; an ADD that re-attached it in between wins. In
-// cluster mode only the binding's node of record expires it, through the same
-// conditional etcd release as `vmipctl release`, and never while any node holds an
-// attachment of it.
+// cluster mode the coordinator decides whether this node may expire it (its node of
+// record, no attachment anywhere) and releases it through the same conditional etcd
+// release as `vmipctl release` (cluster/coordinator_expiry.cc).
 #include "decision_log.h"
 #include "lease_service.h"
 #include "store_transaction.h"
@@ -27,15 +27,9 @@ bool SameBinding(const LeaseRow& a, const LeaseRow& b) {
   return true;
 }
 
-std::vector<std::string> IpsOf(const LeaseRow& lease) {
-  std::vector<std::string> out;
-  for (const AddressRow& a : lease.addresses) out.push_back(a.ip);
-  return out;
-}
-
-std::string Joined(const std::vector<std::string>& ips) {
+std::string IpsText(const LeaseRow& lease) {
   std::string out;
-  for (const std::string& ip : ips) out += (out.empty() ? "" : ",") + ip;
+  for (const AddressRow& a : lease.addresses) out += (out.empty() ? "" : ",") + a.ip;
   return out;
 }
 
@@ -64,12 +58,7 @@ void LeaseService::ExpireDetached() {
       for (LeaseRow& row : rows.value()) due.push_back({std::move(row), ttl});
     }
   }
-  for (const auto& [lease, ttl] : due) {
-    if (cluster_)
-      ExpireInCluster(lease, ttl);
-    else
-      ExpireLocal(lease, ttl);
-  }
+  for (const auto& [lease, ttl] : due) Expire(lease, ttl);
 }
 
 // With mu_ held: the lease is still exactly what the expiry read (same binding,
@@ -89,7 +78,7 @@ Error LeaseService::StillDetached(const LeaseRow& seen, int64_t ttl) {
   return Error{};
 }
 
-// The clock of a binding another node ran stops (kAttachedElsewhere) while that
+// The clock of a binding another node runs stops (kAttachedElsewhere) while that
 // attachment lives, and starts (now) when this node sees it gone.
 void LeaseService::RestartDetachedClock(const LeaseRow& seen, int64_t at) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -101,24 +90,45 @@ void LeaseService::RestartDetachedClock(const LeaseRow& seen, int64_t at) {
   Log(e.code == kLeaseMismatch ? LogLevel::kDebug
       : e.code                 ? LogLevel::kError
                                : LogLevel::kInfo,
-      "op=detached-clock" + Field("network", seen.network) + Field("owner", OwnerKey(seen)) +
+      "op=detached-clock" + Field("network", seen.network) + Field("owner", seen.Key().Encode()) +
           (at == kAttachedElsewhere ? " state=attached-elsewhere" : " state=detached") +
           (e.code ? " msg=\"" + e.msg + "\"" : ""));
 }
 
-void LeaseService::ExpireLocal(const LeaseRow& seen, int64_t ttl) {
-  // Marked by cluster mode, now standalone: nothing runs it elsewhere any more.
+void LeaseService::Expire(const LeaseRow& seen, int64_t ttl) {
+  std::string what =
+      "op=expire" + Field("network", seen.network) + Field("owner", seen.Key().Encode());
+  // Quorum reads (cluster mode) outside the lock; the release below re-checks them.
+  auto clearance = coordinator_->ClearExpiry(seen);
+  if (!clearance.ok()) return;  // the cluster is unreachable: next run
+  using Verdict = ExpiryClearance::Verdict;
+  if (clearance.value().verdict == Verdict::kNotHere) {
+    Log(LogLevel::kDebug, what + " skipped=\"" + clearance.value().detail + "\"");
+    return;
+  }
+  if (clearance.value().verdict == Verdict::kAttachedElsewhere) {
+    Log(LogLevel::kDebug, what + " skipped=\"attached on node " + clearance.value().detail + "\"");
+    if (seen.detached_at != kAttachedElsewhere) RestartDetachedClock(seen, kAttachedElsewhere);
+    return;
+  }
+  // Stopped elsewhere (or the daemon runs standalone now): the TTL counts from here.
   if (seen.detached_at == kAttachedElsewhere) return RestartDetachedClock(seen, clock_());
+
   std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(store_);  // its reads below come before the transaction begins
+  Error e = StillDetached(seen, ttl);
+  if (!e.code) {
+    auto released = coordinator_->ReleaseExpired(seen, clearance.value());
+    if (!released.ok()) e = released.error();
+    if (released.ok() && !released.value())
+      e = MakeError(kLeaseMismatch, "its cluster binding changed or an attachment appeared");
+  }
   std::vector<Released> released;
-  Transaction txn(store_);
-  Error e = txn.Begin();
-  if (!e.code) e = StillDetached(seen, ttl);
-  if (!e.code) e = FreeLease(seen, "", &released, /*queue_cluster_release=*/true, "expire");
+  if (!e.code) e = txn.Begin();
+  // The cluster release, if any, happened above: nothing to queue.
+  if (!e.code)
+    e = FreeLease(seen, "", &released, /*queue_cluster_release=*/false, EventKind::kExpire);
   if (!e.code) e = txn.Commit();
-  std::string what = "op=expire" + Field("network", seen.network) +
-                     Field("owner", seen.owner_kind + ":" + seen.owner) +
-                     Field("ifname", seen.ifname);
   if (e.code) {
     // kLeaseMismatch: re-attached or changed meanwhile; it is no longer due.
     Log(e.code == kLeaseMismatch ? LogLevel::kDebug : LogLevel::kError,
@@ -126,52 +136,8 @@ void LeaseService::ExpireLocal(const LeaseRow& seen, int64_t ttl) {
     return;
   }
   ApplyReleased(released);
-  Log(LogLevel::kInfo, what + Field("released", Joined(IpsOf(seen))) +
+  Log(LogLevel::kInfo, what + Field("released", IpsText(seen)) +
                            Field("detached_for", std::to_string(clock_() - seen.detached_at)));
-}
-
-void LeaseService::ExpireInCluster(const LeaseRow& seen, int64_t ttl) {
-  std::string key = OwnerKey(seen);
-  std::string what = "op=expire" + Field("network", seen.network) + Field("owner", key);
-  // Quorum reads outside the lock; the compare-and-swap below re-checks them.
-  auto binding = cluster_->FindBinding(seen.network, key);
-  if (!binding.ok()) return;  // etcd unreachable: next run
-  if (!binding.value() || binding.value()->node != node_ || binding.value()->ips != IpsOf(seen)) {
-    // Not this node's to expire: another node adopted it (it drops this copy), or
-    // the cluster no longer binds it (the watch drops this copy).
-    Log(LogLevel::kDebug, what + " skipped=\"not the node of record\"");
-    return;
-  }
-  auto atts = cluster_->Attachments(seen.network);
-  if (!atts.ok()) return;
-  for (const ClusterAttachment& a : atts.value().list)
-    if (a.owner == key) {
-      Log(LogLevel::kDebug, what + " skipped=\"attached on node " + a.node + "\"");
-      if (seen.detached_at != kAttachedElsewhere) RestartDetachedClock(seen, kAttachedElsewhere);
-      return;
-    }
-  if (seen.detached_at == kAttachedElsewhere) return RestartDetachedClock(seen, clock_());
-  std::lock_guard<std::mutex> lock(mu_);
-  Transaction txn(store_);
-  Error e = StillDetached(seen, ttl);
-  if (!e.code) {
-    auto r = cluster_->Release(seen.network, key, binding.value()->ips, binding.value()->revision,
-                               atts.value().revision);
-    if (!r.ok()) e = r.error();
-    if (r.ok() && r.value() == ReleaseOutcome::kChanged)
-      e = MakeError(kLeaseMismatch, "its cluster binding changed or an attachment appeared");
-  }
-  std::vector<Released> released;
-  if (!e.code) e = txn.Begin();
-  if (!e.code) e = FreeLease(seen, "", &released, /*queue_cluster_release=*/false, "expire");
-  if (!e.code) e = txn.Commit();
-  if (e.code) {
-    Log(e.code == kLeaseMismatch ? LogLevel::kDebug : LogLevel::kError,
-        what + " skipped=\"" + e.msg + "\"");
-    return;
-  }
-  ApplyReleased(released);
-  Log(LogLevel::kInfo, what + Field("released", Joined(IpsOf(seen))) + " cluster=released");
 }
 
 }  // namespace vmip

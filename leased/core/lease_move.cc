@@ -17,14 +17,14 @@ std::string Where(const AttachmentRow& a) {
 
 }  // namespace
 
-Result<LeaseRow> LeaseService::MoveDetached(Network& net, const v1::Caller& c, LeaseRow lease,
-                                            const std::vector<IpAddress>& requested,
-                                            std::vector<AddressRow>* fresh) {
-  std::string who = lease.owner_kind + " " + lease.owner;
+Result<LeaseRow> LeaseService::MoveDetached(AddContext& ctx, LeaseRow lease) {
+  Network& net = ctx.net;
+  const std::vector<IpAddress>& requested = ctx.requested;
+  std::string who = lease.DescribeOwner();
   std::string bound = lease.addresses.empty() ? "" : lease.addresses[0].ip;
   auto atts = store_->AttachmentsOf(lease.id);
   if (!atts.ok()) return atts.error();
-  if (lease.owner_kind != "vm" || !atts.value().empty())
+  if (lease.owner_kind != OwnerKind::kVm || !atts.value().empty())
     return MakeError(
         kLeaseMismatch,
         who + " is bound to " + bound + " and asks for another address" +
@@ -35,7 +35,7 @@ Result<LeaseRow> LeaseService::MoveDetached(Network& net, const v1::Caller& c, L
                                          lease.reservation +
                                          ", which it cannot move away from; release it first");
   int64_t now = clock_();
-  std::string tag = lease.owner_kind + ":" + lease.owner;
+  std::string tag = lease.Key().Tag();
   for (AddressRow& a : lease.addresses) {
     if (a.range_set >= static_cast<int>(requested.size())) continue;
     const IpAddress& want = requested[a.range_set];
@@ -47,15 +47,15 @@ Result<LeaseRow> LeaseService::MoveDetached(Network& net, const v1::Caller& c, L
     if (!e.code) e = store_->ClearReleased(lease.network, to);
     if (!e.code) e = store_->MarkReleased(lease.network, a.ip, now);
     if (!e.code)
-      e = store_->AppendEvent(
-          EventRow{now, lease.network, "move", tag, to, c.container_id(), lease.ifname, node_});
+      e = store_->AppendEvent(EventRow{now, lease.network, EventKind::kMove, tag, to,
+                                       ctx.caller.container_id(), lease.ifname, node_});
     if (!e.code)
-      e = store_->AppendEvent(EventRow{now, lease.network, "release", tag, a.ip, c.container_id(),
-                                       lease.ifname, node_});
+      e = store_->AppendEvent(EventRow{now, lease.network, EventKind::kRelease, tag, a.ip,
+                                       ctx.caller.container_id(), lease.ifname, node_});
     if (e.code) return e;
     Log(LogLevel::kInfo, "op=move" + Field("network", lease.network) + Field("owner", tag) +
                              Field("from", a.ip) + Field("to", to));
-    fresh->push_back(AddressRow{a.range_set, to});
+    ctx.fresh.push_back(AddressRow{a.range_set, to});
     moved_out_.push_back(Released{&net, *old});
     a.ip = to;
   }

@@ -225,13 +225,13 @@ TEST_CASE("policies: history retention deletes old events in batches of 500") {
   Policies p;
   REQUIRE(p.store->Begin().code == 0);
   for (int i = 0; i < 10600; i++)
-    REQUIRE(
-        p.store
-            ->AppendEvent(EventRow{100 + i / 100, "net1", "bind", "vm:x", "10.9.0.9", "", "", ""})
-            .code == 0);
+    REQUIRE(p.store
+                ->AppendEvent(EventRow{100 + i / 100, "net1", EventKind::kBind, "vm:x", "10.9.0.9",
+                                       "", "", ""})
+                .code == 0);
   REQUIRE(
-      p.store->AppendEvent(EventRow{900, "net1", "bind", "vm:y", "10.9.0.8", "", "", ""}).code ==
-      0);
+      p.store->AppendEvent(EventRow{900, "net1", EventKind::kBind, "vm:y", "10.9.0.8", "", "", ""})
+          .code == 0);
   REQUIRE(p.store->Commit().code == 0);
   p.now = 1000;
   CHECK(p.svc->PruneHistory() == 0);      // retention 0: kept forever
