@@ -55,6 +55,9 @@ expect_eq "n1 still runs vm1" '["attached","src1"]' "$(nctl n1 leases --vm defau
 expect_match "vm1's binding is still in etcd" "$VM1" "$(etcd_val "$(owner_key vm1)")"
 expect_eq "n2 kept its copy" "default/vm1" "$(holders n2 "$VM1")"
 expect_match "n2 skipped it: attached on n1" "op=expire network=pnet owner=vm:default/vm1#eth0 skipped=\"attached on node n1\"" "$(cat "$T/n2.log")"
+cni ADD n3 thief1 virt-launcher-vmx-aaaaa "IP=$VM1"
+expect_code "another VM cannot take vm1's address on n3 while n1 runs it" 101
+cni DEL n3 thief1 virt-launcher-vmx-aaaaa
 no_two_owners "while n1 runs vm1"
 
 echo "# once n1's pod goes too, n2 expires it and the address is free cluster-wide"
