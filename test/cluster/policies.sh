@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Cluster mode, issue 16: a detached binding expires on its node of record only,
 # through the same conditional etcd release as `vmipctl release`, and never while
-# another node holds an attachment. Real 3-member etcd + 3 nodes (the cluster of
-# never_two_owners_cluster.sh); the TTL comes per network (ipam.detachedTTL, 3 s).
+# another node holds an attachment. Real 3-member etcd + 3 nodes (lib_cluster.sh);
+# the TTL comes per network (ipam.detachedTTL, 3 s).
 #  - vm1 runs on n1, its migration target on n2 fails (n2 DELs): n2 is now the
 #    binding's node of record with a detached local copy while n1 still runs it, so
 #    nothing expires past the TTL (n2 stops the clock); after n1's DEL the clock
@@ -10,14 +10,16 @@
 #  - vm2 stops on n3 and expires there: etcd forgets it, n1 can hand its address out.
 # Every step ends with: no address has two owners, on any node or in etcd.
 source "$(dirname "$0")/../e2e/lib.sh"
-NET=pnet POOL_LO=10 POOL_HI=60
-source "$(dirname "$0")/never_two_owners_cluster.sh"
-TTL_TEXT=3s
-conf() { # NODE: the cluster library's config, with this network's detached TTL
-  jq -cn --arg s "$T/$1.sock" --arg sp "$T/$1.spool" --arg n "$NET" --arg ttl "$TTL_TEXT" \
-    --arg lo "10.254.0.$POOL_LO" --arg hi "10.254.0.$POOL_HI" \
+NET=pnet TTL=3 CLUSTER_NET=10.252.0 VETH_TAG=vmp
+source "$(dirname "$0")/lib_cluster.sh"
+conf() { # NODE: a 51-address pool whose detached bindings expire after 3 s
+  jq -cn --arg s "$T/$1.sock" --arg sp "$T/$1.spool" --arg n "$NET" \
     '{cniVersion: "1.0.0", name: $n, type: "bridge", ipam: {type: "vmip", socket: $s, spoolDir: $sp,
-      detachedTTL: $ttl, ranges: [[{subnet: "10.254.0.0/24", rangeStart: $lo, rangeEnd: $hi}]]}}'
+      detachedTTL: "3s", ranges: [[{subnet: "10.254.0.0/24", rangeStart: "10.254.0.10", rangeEnd: "10.254.0.60"}]]}}'
+}
+cni() { # CMD NODE CONTAINERID POD [EXTRA_CNI_ARGS]
+  run_plugin "$1" "$(conf "$2")" CNI_CONTAINERID="$3" CNI_NETNS=/run/netns/none CNI_IFNAME=eth0 \
+    CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=$4${5:+;$5}"
 }
 ip_of() { jq -r '.ips[0].address | split("/")[0]' <<<"$OUT"; }
 etcd_val() { etcdctl_ get "$1" --print-value-only; }
