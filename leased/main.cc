@@ -115,7 +115,7 @@ vmip::Result<std::shared_ptr<void>> StartKubernetes(const Options& o, vmip::Leas
 #ifndef VMIP_WITHOUT_KUBERNETES
   vmip::KubeOptions ko;
   ko.kubeconfig = o.kubeconfig;
-  ko.release_grace_seconds = vmip::ParseDuration(o.release_grace);
+  ko.release_grace_seconds = vmip::ParseDuration(o.release_grace).seconds;  // checked at parse
   ko.watch_timeout_seconds = o.watch_timeout;
   ko.release_deleted = !clustered;
   auto started = vmip::KubeMode::Start(ko, &service);
@@ -272,9 +272,7 @@ int main(int argc, char** argv) {
   app.add_option("--release-grace", o.release_grace,
                  "how long a VM stays deleted before its addresses are released (s, m, h, d)")
       ->capture_default_str()
-      ->check([](const std::string& v) {
-        return vmip::ParseDuration(v) < 0 ? "not a duration like 90s, 5m, 2h or 1d" : "";
-      });
+      ->check(duration);
   app.add_option("--watch-timeout", o.watch_timeout,
                  "seconds each Kubernetes watch may last before it is renewed")
       ->capture_default_str()
