@@ -16,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include "daemon_endpoint.h"
 #include "decision_log.h"
 #include "etcd_cluster_store.h"
 #include "grpc_services.h"
@@ -38,6 +39,7 @@ struct Options {
   std::string peer_address;
   int64_t etcd_lease_ttl = 10;
   int64_t reuse_cooldown = 0;
+  std::string metrics_address;  // "" (off) or HOST:PORT
   vmip::TlsFiles tls;
 };
 
@@ -88,12 +90,13 @@ bool LockDatabase(const std::string& db) {
 // (What other nodes bind and free arrives by the cluster store's watch.)
 class BackgroundWork {
  public:
-  BackgroundWork(vmip::LeaseService* service, std::string spool_dir, bool cluster) {
-    thread_ = std::thread([this, service, spool_dir, cluster] {
+  BackgroundWork(vmip::LeaseService* service, std::string spool_dir, bool cluster,
+                 vmip::DaemonMetrics* metrics) {
+    thread_ = std::thread([this, service, spool_dir, cluster, metrics] {
       std::unique_lock<std::mutex> lock(mu_);
       while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
         lock.unlock();
-        vmip::ReplaySpool(spool_dir, *service, /*quiet=*/true);
+        metrics->SpoolReplayed(vmip::ReplaySpool(spool_dir, *service, /*quiet=*/true));
         if (cluster) service->FlushOutbox();
         lock.lock();
       }
@@ -126,6 +129,10 @@ int Serve(const Options& o) {
   if (!store.ok()) return Fail(store.error().msg);
   vmip::LeaseService service(store.value().get(), o.node, [] { return int64_t(time(nullptr)); });
   service.SetReuseCooldown(o.reuse_cooldown);
+  vmip::DaemonMetrics metrics;
+  service.SetReleaseObserver(&metrics);
+  metrics.WatchPools(&service);
+  metrics.WatchSpool(o.spool_dir);
   if (vmip::Error e = service.Load(); e.code) return Fail("cannot load leases: " + e.msg);
   std::unique_ptr<vmip::EtcdClusterStore> cluster;
   std::unique_ptr<vmip::PeerDirectory> peers;
@@ -137,6 +144,7 @@ int Serve(const Options& o) {
     eo.tls = tls.value();
     eo.endpoints = o.etcd_endpoints;
     eo.lease_ttl_seconds = o.etcd_lease_ttl;
+    eo.on_call = [&metrics](const char* op, double s, bool ok) { metrics.RecordEtcd(op, s, ok); };
     auto started = vmip::EtcdClusterStore::Start(eo, o.node, o.peer_address);
     if (!started.ok()) return Fail("cluster mode: " + started.error().msg);
     cluster = std::move(started.value());
@@ -147,18 +155,20 @@ int Serve(const Options& o) {
     service.WatchCluster();
   }
   uint64_t replayed = vmip::ReplaySpool(o.spool_dir, service);
-  BackgroundWork background(&service, o.spool_dir, cluster != nullptr);
+  metrics.SpoolReplayed(replayed);
+  BackgroundWork background(&service, o.spool_dir, cluster != nullptr, &metrics);
 
   unlink(o.socket.c_str());
-  vmip::CniService cni(&service);
-  vmip::AdminService admin(&service, vmip::DaemonFacts{o.db, o.spool_dir, replayed}, peers.get());
+  vmip::CniService cni(&service, &metrics);
+  vmip::AdminService admin(&service, vmip::DaemonFacts{o.db, o.spool_dir, replayed}, peers.get(),
+                           &metrics);
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + o.socket, grpc::InsecureServerCredentials());
   builder.RegisterService(&cni);
   builder.RegisterService(&admin);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return Fail("cannot listen on " + o.socket);
-  vmip::PeerService peer(&service);
+  vmip::PeerService peer(&service, &metrics);
   std::unique_ptr<grpc::Server> peer_server;
   if (cluster && !o.peer_address.empty()) {
     grpc::ServerBuilder pb;
@@ -166,6 +176,13 @@ int Serve(const Options& o) {
     pb.RegisterService(&peer);
     peer_server = pb.BuildAndStart();
     if (!peer_server) return Fail("cannot listen on --peer-address " + o.peer_address);
+  }
+  std::unique_ptr<vmip::metrics::MetricsServer> metrics_server;
+  if (!o.metrics_address.empty()) {
+    auto started = vmip::StartMetricsEndpoint(
+        vmip::metrics::ParseHostPort(o.metrics_address).value(), metrics, &service);
+    if (!started.ok()) return Fail(started.error().msg);
+    metrics_server = std::move(started.value());
   }
   chmod(o.socket.c_str(), 0600);
   vmip::Log(vmip::LogLevel::kInfo,
@@ -228,6 +245,12 @@ int main(int argc, char** argv) {
   app.add_option("--tls-ca", o.tls.ca, "CA certificate (PEM) for etcd and peer links (mutual TLS)");
   app.add_option("--tls-cert", o.tls.cert, "this node's certificate (PEM), for etcd and peers");
   app.add_option("--tls-key", o.tls.key, "this node's private key (PEM)");
+  app.add_option("--metrics-address", o.metrics_address,
+                 "HOST:PORT to serve /metrics, /healthz and /readyz on (default: off)")
+      ->check([](const std::string& text) {
+        auto parsed = vmip::metrics::ParseHostPort(text);
+        return parsed.ok() ? std::string() : parsed.error().msg;
+      });
   CLI11_PARSE(app, argc, argv);
   if (!o.cluster.empty() && o.etcd_endpoints.empty())
     return Fail("--cluster etcd needs --etcd-endpoints");

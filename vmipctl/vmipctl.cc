@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "status_metrics.h"
 #include "text_table.h"
 #include "vmip.grpc.pb.h"
 
@@ -172,6 +173,7 @@ int Status(const Global& g, bool ready) {
               {"spool_replayed", r.spool_replayed()},
               {"socket", g.socket}};
   if (g.json) {
+    out["metrics"] = vmip::MetricsJson(r);
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -180,6 +182,7 @@ int Status(const Global& g, bool ready) {
     t.Add({k, k == "started_at" ? TimeText(v.get<int64_t>())
                                 : (v.is_string() ? v.get<std::string>() : v.dump())});
   t.Print(std::cout);
+  vmip::PrintMetrics(r, std::cout);
   return 0;
 }
 

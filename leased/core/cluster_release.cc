@@ -89,7 +89,7 @@ v1::ReleaseReply LeaseService::ReleaseInCluster(const v1::ReleaseRequest& req) {
                                 " msg=\"released in the cluster, local copy kept: " + e.msg + "\"");
       return WithError<v1::ReleaseReply>(e);
     }
-    ApplyReleased(released);
+    ApplyReleased(released, ReleaseReason::kByHand);
     for (const LeaseRow& l : leases.value())
       for (const AddressRow& a : l.addresses) ips.insert(a.ip);
     v1::ReleaseReply reply;

@@ -18,6 +18,7 @@
 #include "lease_store.h"
 #include "owner.h"
 #include "pool.h"
+#include "release_observer.h"
 #include "vmip.pb.h"
 
 namespace vmip {
@@ -44,6 +45,8 @@ class LeaseService {
 
   v1::ListLeasesReply ListLeases(const v1::ListLeasesRequest& req);
   v1::ListPoolsReply ListPools();
+  // Leases per network and state, for the metrics' pool gauges (lease_counts.cc).
+  Result<std::vector<LeaseCount>> CountLeasesByState();
   // check_ready: also read the cluster store once (code 11 when it cannot be reached).
   v1::DaemonStatusReply DaemonStatus(bool check_ready = false);
   v1::HistoryReply History(const v1::HistoryRequest& req);
@@ -74,6 +77,8 @@ class LeaseService {
   void ApplyAddressChange(const AddressChange& change);
   // Hand-off notices go to the node a binding was adopted from.
   void SetPeers(HandoffSender* peers) { peers_ = peers; }
+  // Told of every lease released back to the pool, with why. Set before serving.
+  void SetReleaseObserver(ReleaseObserver* o) { release_observer_ = o; }
   // A peer adopted a binding this node made (peer_service.cc).
   void RecordHandoff(const v1::HandoffNotice& notice);
 
@@ -88,7 +93,8 @@ class LeaseService {
   struct Released {
     Network* net;
     IpAddress ip;
-    bool handed_over = false;  // another node holds it now: not free
+    bool handed_over = false;   // another node holds it now: not free
+    std::string ends_lease_on{};  // the network, on the first address of a lease that ended
   };
 
   Result<Network*> NetworkFor(const std::string& name, const v1::PoolConfig& config);
@@ -140,7 +146,10 @@ class LeaseService {
   Error FreeLease(const LeaseRow& lease, const std::string& container_id,
                   std::vector<Released>* released, bool queue_cluster_release = true);
   Result<LeaseRow> ClaimReservation(const v1::Caller& c, const Owner& owner);
-  void ApplyReleased(const std::vector<Released>& released);
+  // reason: why the leases that ended here ended, for the release observer (none:
+  // not counted, e.g. a copy dropped because another node released it).
+  void ApplyReleased(const std::vector<Released>& released,
+                     std::optional<ReleaseReason> reason = std::nullopt);
   // After a failed transaction that already touched the free sets.
   void RebuildNetwork(const std::string& name);
   v1::AddReply ReplyFor(const Network& net, const LeaseRow& lease) const;
@@ -163,12 +172,13 @@ class LeaseService {
   // what they read); ADD's binding/attach calls and ReleaseInCluster's
   // compare-and-swap are made while holding it, so they order with local commits.
   // Set once before the daemon serves, then only read: node_, clock_, started_at_,
-  // cluster_, peers_, reuse_cooldown_. resync_needed_ belongs to the one thread
+  // cluster_, peers_, release_observer_, reuse_cooldown_. resync_needed_ belongs to the one thread
   // that runs FlushOutbox.
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Network>> networks_;
   ClusterStore* cluster_ = nullptr;
   HandoffSender* peers_ = nullptr;
+  ReleaseObserver* release_observer_ = nullptr;
   std::vector<v1::HandoffNotice> notices_;              // to send, outside the lock
   std::vector<v1::HandoffNotice> uncommitted_notices_;  // of the ADD in progress
   bool resync_needed_ = true;
