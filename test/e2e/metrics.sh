@@ -80,7 +80,7 @@ expect_eq "every call in the ADD histogram (+Inf bucket)" 3 \
   "$(series "$S" 'vmip_cni_request_duration_seconds_bucket{command="ADD",le="+Inf"}')"
 expect_eq "the pod's lease released, reason pod_deleted" 1 \
   "$(series "$S" 'vmip_leases_released_total{network="metnet",reason="pod_deleted"}')"
-expect_eq "pool of a /28: 14 usable, 1 lease (the VM's) detached, none attached, 13 free" "14 1 0 13" \
+expect_eq "pool of a /28 less its gateway: 13, 1 lease (the VM's) detached, none attached, 12 free" "13 1 0 12" \
   "$(series "$S" 'vmip_pool_addresses{network="metnet"}') $(series "$S" 'vmip_pool_addresses_allocated{network="metnet",state="detached"}') $(series "$S" 'vmip_pool_addresses_allocated{network="metnet",state="attached"}') $(series "$S" 'vmip_pool_addresses_free{network="metnet"}')"
 expect_eq "spool empty" 0 "$(series "$S" vmip_spool_pending)"
 expect_eq "build_info carries the version" 1 \
