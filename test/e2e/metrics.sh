@@ -142,6 +142,8 @@ RC=0
 expect_eq "promtool test rules: every alert fires on its series, and only then" 0 "$RC"
 ((RC == 0)) || head -n 40 "$T/rules_test.out" >&2
 stop_daemon
+drive del "$T/m.conflist" A pod-9 --args "$(k8s web-9 pod-9)"
+expect_eq "a DEL while the daemon is down is spooled" "0 1" "$RC $(find "$SPOOL" -name '*.pb' | wc -l)"
 
 echo "# cluster mode: /readyz is 503 with the reason while etcd is down"
 CPORT=$(free_port) PEERPORT=$(free_port)
@@ -157,6 +159,9 @@ done
 start_daemon --cluster etcd --etcd-endpoints "$URL" --peer-address "127.0.0.1:$(free_port)" \
   --metrics-address "127.0.0.1:$MPORT"
 expect_eq "cluster mode, etcd up: /readyz 200" 200 "$(http_code "$METRICS/readyz")"
+http_code "$METRICS/metrics" >/dev/null
+expect_eq "the spooled DEL replayed at start, counted; the spool is empty" "1 0" \
+  "$(series "$T/body" vmip_spool_replayed_total) $(series "$T/body" vmip_spool_pending)"
 kill "$ETCD_PID"
 wait "$ETCD_PID" 2>/dev/null || true
 ETCD_PID=

@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <fstream>
 
 #include "daemon_endpoint.h"
 #include "lease_service.h"
@@ -105,6 +106,10 @@ TEST_CASE("pool gauges show size, allocation by state and free at scrape time") 
   CHECK(d.Value("vmip_pool_addresses_allocated", "network=net1,state=detached") == 1);
   CHECK(d.Value("vmip_pool_addresses_allocated", "network=net1,state=reserved") == 0);
   CHECK(d.Value("vmip_pool_addresses_free", "network=net1") == double(pool.size() - 3));
+  // The spool gauge counts the plugin's *.pb records in the spool directory.
+  std::ofstream(d.dir + "/del-1.pb") << "x";
+  std::ofstream(d.dir + "/del-2.pb.bad") << "x";
+  CHECK(d.Value("vmip_spool_pending", "") == 1);
 }
 
 namespace {
