@@ -68,7 +68,7 @@ TEST_CASE("scrape hooks run before every snapshot") {
   CHECK(RenderText(r.Collect()).find("t_hooked 2\n") != std::string::npos);
 }
 
-TEST_CASE("--metrics-address takes HOST:PORT and [IPv6]:PORT, nothing else") {
+TEST_CASE("the metrics address is HOST:PORT or a bracketed IPv6 address and port, nothing else") {
   auto ok = ParseHostPort("127.0.0.1:9102");
   REQUIRE(ok.ok());
   CHECK(ok.value().host == "127.0.0.1");
