@@ -31,7 +31,7 @@ grpc::Status PeerService::History(grpc::ServerContext*, const v1::HistoryRequest
 
 grpc::Status PeerService::Handoff(grpc::ServerContext*, const v1::HandoffNotice* q,
                                   v1::HandoffReply*) {
-  s_->RecordHandoff(*q);
+  if (coordinator_) coordinator_->RecordHandoff(*q);
   Count("Handoff", 0);
   return grpc::Status::OK;
 }

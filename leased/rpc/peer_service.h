@@ -11,9 +11,10 @@ namespace vmip {
 
 class PeerService final : public v1::Peer::Service {
  public:
-  // metrics: counts the calls peers make here (nullptr: not counted).
-  explicit PeerService(LeaseService* s, DaemonMetrics* metrics = nullptr)
-      : s_(s), metrics_(metrics) {}
+  // coordinator: where hand-off notices go (null: ignored, standalone). metrics: counts
+  // the calls peers make here (nullptr: not counted).
+  PeerService(LeaseService* s, ClusterCoordinator* coordinator, DaemonMetrics* metrics = nullptr)
+      : s_(s), coordinator_(coordinator), metrics_(metrics) {}
   grpc::Status ListLeases(grpc::ServerContext*, const v1::ListLeasesRequest* q,
                           v1::ListLeasesReply* r) override;
   grpc::Status History(grpc::ServerContext*, const v1::HistoryRequest* q,
@@ -27,6 +28,7 @@ class PeerService final : public v1::Peer::Service {
   }
 
   LeaseService* s_;
+  ClusterCoordinator* coordinator_;
   DaemonMetrics* metrics_;
 };
 
