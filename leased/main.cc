@@ -84,6 +84,39 @@ bool LockDatabase(const std::string& db) {
   return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;  // fd stays open for our lifetime
 }
 
+// The daemon's background jobs. Once a second: DELs the plugin spooled while the daemon
+// was busy or could not commit and (cluster mode) queued etcd changes. What other
+// nodes bind and free arrives by the cluster store's watch instead.
+void ScheduleJobs(const Options& o, vmip::LeaseService& service,
+                  vmip::ClusterCoordinator* coordinator, vmip::DaemonMetrics* metrics,
+                  vmip::Scheduler* jobs) {
+  jobs->Every("spool-replay", std::chrono::seconds(1), [&o, &service, metrics] {
+    metrics->SpoolReplayed(vmip::ReplaySpool(o.spool_dir, service, /*quiet=*/true));
+  });
+  if (coordinator)
+    jobs->Every("cluster-flush", std::chrono::seconds(1), [coordinator] { coordinator->Flush(); });
+}
+
+// The metrics endpoint when --metrics-address is set (nullptr when it is not).
+vmip::Result<std::unique_ptr<vmip::metrics::MetricsServer>> ServeMetrics(
+    const Options& o, const vmip::DaemonMetrics& metrics, vmip::LeaseService* service) {
+  if (o.metrics_address.empty()) return std::unique_ptr<vmip::metrics::MetricsServer>();
+  auto at = vmip::metrics::ParseHostPort(o.metrics_address);  // the flag checked it
+  if (!at.ok()) return at.error();
+  return vmip::StartMetricsEndpoint(at.value(), metrics, service);
+}
+
+// SIGTERM and SIGINT are blocked in every thread (main); this takes the first one.
+int WaitForStopSignal() {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  return sig;
+}
+
 int Serve(const Options& o) {
   for (const std::string& dir : {Dirname(o.socket), Dirname(o.db), o.spool_dir})
     if (!MakeDirs(dir)) return Fail("cannot create directory " + dir + ": " + strerror(errno));
@@ -96,9 +129,7 @@ int Serve(const Options& o) {
   vmip::LeaseService service(store.value().get(), o.node, [] { return int64_t(time(nullptr)); });
   service.SetReuseCooldown(o.reuse_cooldown);
   vmip::DaemonMetrics metrics;
-  service.SetReleaseObserver(&metrics);
-  metrics.WatchPools(&service);
-  metrics.WatchSpool(o.spool_dir);
+  metrics.Observe(&service, o.spool_dir);
   if (vmip::Error e = service.Load(); e.code) return Fail("cannot load leases: " + e.msg);
   // Declared before the store: the store's watch thread calls the coordinator, so
   // the store stops first.
@@ -126,15 +157,8 @@ int Serve(const Options& o) {
   }
   uint64_t replayed = vmip::ReplaySpool(o.spool_dir, service);
   metrics.SpoolReplayed(replayed);
-  // Once a second: DELs the plugin spooled while the daemon was busy or could not
-  // commit and (cluster mode) queued etcd changes. What other nodes bind and free
-  // arrives by the cluster store's watch instead.
   vmip::Scheduler jobs;
-  jobs.Every("spool-replay", std::chrono::seconds(1), [&] {
-    metrics.SpoolReplayed(vmip::ReplaySpool(o.spool_dir, service, /*quiet=*/true));
-  });
-  if (coordinator)
-    jobs.Every("cluster-flush", std::chrono::seconds(1), [&] { coordinator->Flush(); });
+  ScheduleJobs(o, service, coordinator.get(), &metrics, &jobs);
   jobs.Start();
 
   unlink(o.socket.c_str());
@@ -156,24 +180,14 @@ int Serve(const Options& o) {
     peer_server = pb.BuildAndStart();
     if (!peer_server) return Fail("cannot listen on --peer-address " + o.peer_address);
   }
-  std::unique_ptr<vmip::metrics::MetricsServer> metrics_server;
-  if (!o.metrics_address.empty()) {
-    auto started = vmip::StartMetricsEndpoint(
-        vmip::metrics::ParseHostPort(o.metrics_address).value(), metrics, &service);
-    if (!started.ok()) return Fail(started.error().msg);
-    metrics_server = std::move(started.value());
-  }
+  auto metrics_server = ServeMetrics(o, metrics, &service);
+  if (!metrics_server.ok()) return Fail(metrics_server.error().msg);
   chmod(o.socket.c_str(), 0600);
   vmip::Log(vmip::LogLevel::kInfo,
             "op=start socket=" + o.socket + " db=" + o.db + " node=" + o.node +
                 " schema=" + std::to_string(store.value()->schema_version()));
 
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  int sig = 0;
-  sigwait(&sigs, &sig);
+  int sig = WaitForStopSignal();
   vmip::Log(vmip::LogLevel::kInfo, std::string("op=stop signal=") + strsignal(sig));
   if (peer_server)
     peer_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

@@ -142,4 +142,10 @@ void DaemonMetrics::WatchSpool(const std::string& spool_dir) {
       [&pending, spool_dir] { pending.Set(static_cast<double>(CountSpoolRecords(spool_dir))); });
 }
 
+void DaemonMetrics::Observe(LeaseService* service, const std::string& spool_dir) {
+  service->SetReleaseObserver(this);
+  WatchPools(service);
+  WatchSpool(spool_dir);
+}
+
 }  // namespace vmip

@@ -38,6 +38,8 @@ class DaemonMetrics final : public ReleaseObserver {
   // never on an ADD's path) and the number of DEL records waiting in the spool.
   void WatchPools(LeaseService* service);
   void WatchSpool(const std::string& spool_dir);
+  // All of the daemon's: the two above, and the service's releases.
+  void Observe(LeaseService* service, const std::string& spool_dir);
 
  private:
   metrics::Registry registry_;
