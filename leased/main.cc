@@ -14,6 +14,7 @@
 #include <ctime>
 
 #include "cluster_store_coordinator.h"
+#include "daemon_endpoint.h"
 #include "decision_log.h"
 #include "duration.h"
 #include "etcd_cluster_store.h"
@@ -43,6 +44,7 @@ struct Options {
   int64_t reuse_cooldown = 0;
   std::string detached_ttl = "0";  // never
   std::string history_retention = "90d";
+  std::string metrics_address;  // "" (off) or HOST:PORT
   vmip::TlsFiles tls;
   bool kubernetes = false;
   std::string kubeconfig;
@@ -96,9 +98,11 @@ bool LockDatabase(const std::string& db) {
 // was busy or could not commit and (cluster mode) queued etcd changes. What other
 // nodes bind and free arrives by the cluster store's watch instead.
 void ScheduleJobs(const Options& o, vmip::LeaseService& service,
-                  vmip::ClusterCoordinator* coordinator, vmip::Scheduler* jobs) {
-  jobs->Every("spool-replay", std::chrono::seconds(1),
-              [&o, &service] { vmip::ReplaySpool(o.spool_dir, service, /*quiet=*/true); });
+                  vmip::ClusterCoordinator* coordinator, vmip::DaemonMetrics* metrics,
+                  vmip::Scheduler* jobs) {
+  jobs->Every("spool-replay", std::chrono::seconds(1), [&o, &service, metrics] {
+    metrics->SpoolReplayed(vmip::ReplaySpool(o.spool_dir, service, /*quiet=*/true));
+  });
   if (coordinator)
     jobs->Every("cluster-flush", std::chrono::seconds(1), [coordinator] { coordinator->Flush(); });
   // Lease policies (issue 16): detached bindings past their TTL, old history.
@@ -129,6 +133,26 @@ vmip::Result<std::shared_ptr<void>> StartKubernetes(const Options& o, vmip::Leas
 #endif
 }
 
+// The metrics endpoint when --metrics-address is set (nullptr when it is not).
+vmip::Result<std::unique_ptr<vmip::metrics::MetricsServer>> ServeMetrics(
+    const Options& o, const vmip::DaemonMetrics& metrics, vmip::LeaseService* service) {
+  if (o.metrics_address.empty()) return std::unique_ptr<vmip::metrics::MetricsServer>();
+  auto at = vmip::metrics::ParseHostPort(o.metrics_address);  // the flag checked it
+  if (!at.ok()) return at.error();
+  return vmip::StartMetricsEndpoint(at.value(), metrics, service);
+}
+
+// SIGTERM and SIGINT are blocked in every thread (main); this takes the first one.
+int WaitForStopSignal() {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  return sig;
+}
+
 int Serve(const Options& o) {
   for (const std::string& dir : {Dirname(o.socket), Dirname(o.db), o.spool_dir})
     if (!MakeDirs(dir)) return Fail("cannot create directory " + dir + ": " + strerror(errno));
@@ -142,6 +166,8 @@ int Serve(const Options& o) {
   service.SetReuseCooldown(o.reuse_cooldown);
   service.SetDetachedTtl(vmip::ParseDuration(o.detached_ttl).seconds);  // checked at parse
   service.SetHistoryRetention(vmip::ParseDuration(o.history_retention).seconds);
+  vmip::DaemonMetrics metrics;
+  metrics.Observe(&service, o.spool_dir);
   if (vmip::Error e = service.Load(); e.code) return Fail("cannot load leases: " + e.msg);
   // Declared before the store: the store's watch thread calls the coordinator, so
   // the store stops first.
@@ -156,6 +182,7 @@ int Serve(const Options& o) {
     eo.tls = tls.value();
     eo.endpoints = o.etcd_endpoints;
     eo.lease_ttl_seconds = o.etcd_lease_ttl;
+    eo.on_call = [&metrics](const char* op, double s, bool ok) { metrics.RecordEtcd(op, s, ok); };
     auto started = vmip::EtcdClusterStore::Start(eo, o.node, o.peer_address);
     if (!started.ok()) return Fail("cluster mode: " + started.error().msg);
     cluster = std::move(started.value());
@@ -170,20 +197,21 @@ int Serve(const Options& o) {
   auto kube = StartKubernetes(o, service, cluster != nullptr, &facts);
   if (!kube.ok()) return Fail("kubernetes mode: " + kube.error().msg);
   facts.spool_replayed = vmip::ReplaySpool(o.spool_dir, service);
+  metrics.SpoolReplayed(facts.spool_replayed);
   vmip::Scheduler jobs;
-  ScheduleJobs(o, service, coordinator.get(), &jobs);
+  ScheduleJobs(o, service, coordinator.get(), &metrics, &jobs);
   jobs.Start();
 
   unlink(o.socket.c_str());
-  vmip::CniService cni(&service);
-  vmip::AdminService admin(&service, facts, peers.get());
+  vmip::CniService cni(&service, &metrics);
+  vmip::AdminService admin(&service, facts, peers.get(), &metrics);
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + o.socket, grpc::InsecureServerCredentials());
   builder.RegisterService(&cni);
   builder.RegisterService(&admin);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return Fail("cannot listen on " + o.socket);
-  vmip::PeerService peer(&service, coordinator.get());
+  vmip::PeerService peer(&service, coordinator.get(), &metrics);
   std::unique_ptr<grpc::Server> peer_server;
   if (cluster && !o.peer_address.empty()) {
     grpc::ServerBuilder pb;
@@ -192,17 +220,14 @@ int Serve(const Options& o) {
     peer_server = pb.BuildAndStart();
     if (!peer_server) return Fail("cannot listen on --peer-address " + o.peer_address);
   }
+  auto metrics_server = ServeMetrics(o, metrics, &service);
+  if (!metrics_server.ok()) return Fail(metrics_server.error().msg);
   chmod(o.socket.c_str(), 0600);
   vmip::Log(vmip::LogLevel::kInfo,
             "op=start socket=" + o.socket + " db=" + o.db + " node=" + o.node +
                 " schema=" + std::to_string(store.value()->schema_version()));
 
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  int sig = 0;
-  sigwait(&sigs, &sig);
+  int sig = WaitForStopSignal();
   vmip::Log(vmip::LogLevel::kInfo, std::string("op=stop signal=") + strsignal(sig));
   if (peer_server)
     peer_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
@@ -277,6 +302,12 @@ int main(int argc, char** argv) {
                  "seconds each Kubernetes watch may last before it is renewed")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  app.add_option("--metrics-address", o.metrics_address,
+                 "HOST:PORT to serve /metrics, /healthz and /readyz on (default: off)")
+      ->check([](const std::string& text) {
+        auto parsed = vmip::metrics::ParseHostPort(text);
+        return parsed.ok() ? std::string() : parsed.error().msg;
+      });
   CLI11_PARSE(app, argc, argv);
   if (!o.cluster.empty() && o.etcd_endpoints.empty())
     return Fail("--cluster etcd needs --etcd-endpoints");

@@ -9,6 +9,7 @@
 
 #include "duration.h"
 #include "reply_json.h"
+#include "status_metrics.h"
 #include "text_table.h"
 
 namespace vmipctl {
@@ -155,6 +156,7 @@ int Status(const Global& g, bool ready) {
               {"socket", g.socket}};
   if (g.json) {
     if (r.has_kubernetes()) out["kubernetes"] = vmip::KubernetesJson(r.kubernetes());
+    out["metrics"] = vmip::MetricsJson(r);
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -164,6 +166,7 @@ int Status(const Global& g, bool ready) {
                                 : (v.is_string() ? v.get<std::string>() : v.dump())});
   if (r.has_kubernetes()) vmip::AddKubernetesRows(r.kubernetes(), TimeText, &t);
   t.Print(std::cout);
+  vmip::PrintMetrics(r, std::cout);
   return 0;
 }
 

@@ -61,24 +61,31 @@ Error LeaseService::FreeLease(const LeaseRow& lease, const std::string& containe
   if (queue_cluster_release)
     if (Error e = coordinator_->QueueRelease(lease); e.code) return e;
   auto net = networks_.find(lease.network);
+  bool first = true;
   for (const AddressRow& a : lease.addresses) {
     if (Error e = store_->MarkReleased(lease.network, a.ip, now); e.code) return e;
     Error e = store_->AppendEvent(
         EventRow{now, lease.network, event_kind, owner, a.ip, container_id, lease.ifname, node_});
     if (e.code) return e;
     auto ip = ParseIp(a.ip);
-    if (ip && net != networks_.end()) released->push_back(Released{net->second.get(), *ip});
+    if (!ip || net == networks_.end()) continue;
+    released->push_back(Released{net->second.get(), *ip, false, first ? lease.network : ""});
+    first = false;
   }
   return Error{};
 }
 
-void LeaseService::ApplyReleased(const std::vector<Released>& released) {
+void LeaseService::ApplyReleased(const std::vector<Released>& released,
+                                 std::optional<ReleaseReason> reason) {
   int64_t now = clock_();
-  for (const Released& r : released)
+  for (const Released& r : released) {
     if (r.handed_over)
       r.net->allocator->HandOver(r.ip);
     else
       r.net->allocator->Release(r.ip, now);
+    if (reason && release_observer_ && !r.ends_lease_on.empty())
+      release_observer_->LeasesReleased(r.ends_lease_on, *reason, 1);
+  }
 }
 
 v1::DelReply LeaseService::Del(const v1::DelRequest& req) {
@@ -103,7 +110,7 @@ v1::DelReply LeaseService::Del(const v1::DelRequest& req) {
     Log(LogLevel::kError, "op=del" + Field("network", c.network()) + " msg=\"" + e.msg + "\"");
     return WithError<v1::DelReply>(e);
   }
-  ApplyReleased(released);
+  ApplyReleased(released, ReleaseReason::kPodDeleted);
   std::string ips;
   for (const Released& r : released) ips += (ips.empty() ? "" : ",") + r.ip.ToString();
   Log(LogLevel::kInfo, "op=del" + Field("network", c.network()) +
@@ -132,7 +139,7 @@ v1::GcReply LeaseService::Gc(const v1::GcRequest& req) {
   }
   if (!e.code) e = txn.Commit();
   if (e.code) return WithError<v1::GcReply>(e);
-  ApplyReleased(released);
+  ApplyReleased(released, ReleaseReason::kGc);
   Log(LogLevel::kInfo,
       "op=gc" + Field("network", req.network()) + Field("dropped", std::to_string(dropped)));
   v1::GcReply reply;

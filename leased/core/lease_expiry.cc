@@ -135,7 +135,7 @@ void LeaseService::Expire(const LeaseRow& seen, int64_t ttl) {
         what + " skipped=\"" + e.msg + "\"");
     return;
   }
-  ApplyReleased(released);
+  ApplyReleased(released, ReleaseReason::kExpired);
   Log(LogLevel::kInfo, what + Field("released", IpsText(seen)) +
                            Field("detached_for", std::to_string(clock_() - seen.detached_at)));
 }

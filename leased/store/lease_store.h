@@ -71,6 +71,13 @@ struct OutboxRow {
   std::string network, key, value;
 };
 
+// How many leases of a network are in one state: attached (a container uses it),
+// detached (a VM's, kept while no pod runs it) or reserved (unclaimed, vmipctl reserve).
+struct LeaseCount {
+  std::string network, state;
+  int64_t leases = 0;
+};
+
 class LeaseStore {
  public:
   static Result<std::unique_ptr<LeaseStore>> Open(const std::string& path);
@@ -152,6 +159,8 @@ class LeaseStore {
   Result<std::vector<LeaseRow>> ListLeases(const std::string& network);
   Result<std::vector<AttachmentRow>> ListAttachments(const std::string& network);
   Result<int64_t> Count(const std::string& table);
+  // Leases per network and state (lease_counts.cc); states with none are left out.
+  Result<std::vector<LeaseCount>> CountLeasesByState();
 
  private:
   explicit LeaseStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}

@@ -51,11 +51,16 @@ expect_eq "FROM scratch: one layer, nothing underneath" 1 \
 R=$(render_json "$BUNDLE")
 DAEMON_NAME=$(jq -r '.[] | select(.kind == "DaemonSet") | .spec.template.spec.containers[0].name' <<<"$R")
 GRACE=$(jq -r '.[] | select(.kind == "DaemonSet") | .spec.template.spec.terminationGracePeriodSeconds' <<<"$R")
-probe() { # liveness|readiness: the probe's exec command inside the container; sets RC
-  local cmd
-  mapfile -t cmd < <(jq -r ".[] | select(.kind == \"DaemonSet\") | .spec.template.spec.containers[0].${1}Probe.exec.command[]" <<<"$R")
+probe() { # liveness|readiness: the probe's HTTP GET, made as the kubelet makes it (to the
+  # pod's address, here the container's loopback: pod_run_args gives POD_IP 127.0.0.1);
+  # sets RC (0: 2xx/3xx, as the kubelet counts success)
+  local path port pid
+  path=$(jq -r ".[] | select(.kind == \"DaemonSet\") | .spec.template.spec.containers[0].${1}Probe.httpGet.path" <<<"$R")
+  port=$(jq -r ".[] | select(.kind == \"DaemonSet\") | .spec.template.spec.containers[0] as \$c
+    | \$c.${1}Probe.httpGet.port as \$p | \$c.ports[] | select(.name == \$p) | .containerPort" <<<"$R")
+  pid=$("${PODMAN[@]}" inspect --format '{{.State.Pid}}' "$CTR" 2>/dev/null || echo 0)
   RC=0
-  "${PODMAN[@]}" exec "$CTR" "${cmd[@]}" >"$T/probe.out" 2>&1 || RC=$?
+  ((pid > 0)) && nsenter -t "$pid" -n curl -fsS --max-time 5 "http://127.0.0.1:$port$path" >"$T/probe.out" 2>&1 || RC=$?
 }
 run_init() {
   local args
