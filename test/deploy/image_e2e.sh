@@ -59,9 +59,10 @@ echo "# image size: $("${PODMAN[@]}" image inspect --format '{{.Size}}' "$TAG") 
 
 # elf_closure ROOT FILE...: FILE... (paths inside ROOT), their program interpreter and
 # every library their DT_NEEDED entries name, transitively, each looked up in the
-# loader's default directories under ROOT; "MISSING name" for one that is not there.
+# loader's default directories under ROOT (the loader's own name is the loader, as it
+# is already loaded); "MISSING name" for one that is not there.
 elf_closure() {
-  local root=$1 f lib d found
+  local root=$1 f lib d found interp=
   shift
   local -a queue=("$@")
   local -A seen=()
@@ -73,9 +74,10 @@ elf_closure() {
     echo "$f"
     [[ -f $root$f ]] || continue
     lib=$(readelf -l "$root$f" 2>/dev/null | sed -n 's/.*program interpreter: \(.*\)]$/\1/p')
-    [[ -z $lib ]] || queue+=("$lib")
+    [[ -z $lib ]] || { interp=$lib; queue+=("$lib"); }
     while read -r lib; do
       found=
+      [[ -z $interp || $lib != "${interp##*/}" ]] || found=$interp
       for d in /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu /lib /usr/lib; do
         [[ -f $root$d/$lib ]] && { found=$d/$lib; break; }
       done
