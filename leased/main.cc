@@ -39,6 +39,8 @@ struct Options {
   std::string peer_address;
   int64_t etcd_lease_ttl = 10;
   int64_t reuse_cooldown = 0;
+  std::string detached_ttl = "0";  // never
+  std::string history_retention = "90d";
   vmip::TlsFiles tls;
   bool kubernetes = false;
   std::string kubeconfig;
@@ -97,6 +99,9 @@ void ScheduleJobs(const Options& o, vmip::LeaseService& service,
               [&o, &service] { vmip::ReplaySpool(o.spool_dir, service, /*quiet=*/true); });
   if (coordinator)
     jobs->Every("cluster-flush", std::chrono::seconds(1), [coordinator] { coordinator->Flush(); });
+  // Lease policies (issue 16): detached bindings past their TTL, old history.
+  jobs->Every("detached-expiry", std::chrono::seconds(1), [&service] { service.ExpireDetached(); });
+  jobs->Every("history-retention", std::chrono::seconds(1), [&service] { service.PruneHistory(); });
 }
 
 // Kubernetes mode (--kubernetes): the holder keeps it running until Serve returns.
@@ -107,7 +112,7 @@ vmip::Result<std::shared_ptr<void>> StartKubernetes(const Options& o, vmip::Leas
   if (!o.kubernetes) return std::shared_ptr<void>();
   vmip::KubeOptions ko;
   ko.kubeconfig = o.kubeconfig;
-  ko.release_grace_seconds = vmip::ParseDuration(o.release_grace);
+  ko.release_grace_seconds = vmip::ParseDuration(o.release_grace).seconds;  // checked at parse
   ko.watch_timeout_seconds = o.watch_timeout;
   ko.release_deleted = !clustered;
   auto started = vmip::KubeMode::Start(ko, &service);
@@ -128,6 +133,8 @@ int Serve(const Options& o) {
   if (!store.ok()) return Fail(store.error().msg);
   vmip::LeaseService service(store.value().get(), o.node, [] { return int64_t(time(nullptr)); });
   service.SetReuseCooldown(o.reuse_cooldown);
+  service.SetDetachedTtl(vmip::ParseDuration(o.detached_ttl).seconds);  // checked at parse
+  service.SetHistoryRetention(vmip::ParseDuration(o.history_retention).seconds);
   if (vmip::Error e = service.Load(); e.code) return Fail("cannot load leases: " + e.msg);
   // Declared before the store: the store's watch thread calls the coordinator, so
   // the store stops first.
@@ -227,6 +234,18 @@ int main(int argc, char** argv) {
                  "has nothing else (oldest-released-first reuse applies anyway)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{86400 * 7}));
+  // A bad duration is a usage error that names the flag (CLI11 prefixes it).
+  CLI::Validator duration([](std::string& text) { return vmip::ParseDuration(text).error; },
+                          "DURATION");
+  app.add_option("--detached-ttl", o.detached_ttl,
+                 "release a VM binding detached this long (90s, 15m, 12h, 7d; 0 = never); "
+                 "a network's ipam.detachedTTL wins")
+      ->capture_default_str()
+      ->check(duration);
+  app.add_option("--history-retention", o.history_retention,
+                 "delete history events older than this (0 = keep forever)")
+      ->capture_default_str()
+      ->check(duration);
   app.add_option("--cluster", o.cluster, "cluster store: etcd (default: standalone, SQLite only)")
       ->check(CLI::IsMember({"etcd"}));
   app.add_option("--etcd-endpoints", o.etcd_endpoints, "etcd client URLs, comma separated")
@@ -246,9 +265,7 @@ int main(int argc, char** argv) {
   app.add_option("--release-grace", o.release_grace,
                  "how long a VM stays deleted before its addresses are released (s, m, h, d)")
       ->capture_default_str()
-      ->check([](const std::string& v) {
-        return vmip::ParseDuration(v) < 0 ? "not a duration like 90s, 5m, 2h or 1d" : "";
-      });
+      ->check(duration);
   app.add_option("--watch-timeout", o.watch_timeout,
                  "seconds each Kubernetes watch may last before it is renewed")
       ->capture_default_str()

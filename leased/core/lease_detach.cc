@@ -32,16 +32,20 @@ Error LeaseService::Detach(const AttachmentRow& att, std::vector<Released>* rele
   std::string ip = lease.addresses.empty() ? "" : lease.addresses[0].ip;
   e = store_->AppendEvent(EventRow{now, att.network, EventKind::kDetach, owner, ip,
                                    att.container_id, att.ifname, node_});
-  if (e.code || (lease.owner_kind != OwnerKind::kPod && lease.handed_to.empty())) return e;
+  if (e.code || lease.owner_kind == OwnerKind::kReservation) return e;
   auto left = store_->CountAttachments(lease.id);
   if (!left.ok()) return left.error();
   if (left.value() > 0) return Error{};
+  // The detached TTL counts from here; the next attach clears it.
+  if (lease.owner_kind != OwnerKind::kPod && lease.handed_to.empty())
+    return store_->SetDetachedAt(lease.id, now);
   if (lease.owner_kind != OwnerKind::kPod) return DropHandedOver(lease, released);
   return FreeLease(lease, att.container_id, released);
 }
 
 Error LeaseService::FreeLease(const LeaseRow& lease, const std::string& container_id,
-                              std::vector<Released>* released, bool queue_cluster_release) {
+                              std::vector<Released>* released, bool queue_cluster_release,
+                              EventKind event_kind) {
   int64_t now = clock_();
   std::string owner = lease.Key().Tag();
   std::string first_ip = lease.addresses.empty() ? "" : lease.addresses[0].ip;
@@ -59,8 +63,8 @@ Error LeaseService::FreeLease(const LeaseRow& lease, const std::string& containe
   auto net = networks_.find(lease.network);
   for (const AddressRow& a : lease.addresses) {
     if (Error e = store_->MarkReleased(lease.network, a.ip, now); e.code) return e;
-    Error e = store_->AppendEvent(EventRow{now, lease.network, EventKind::kRelease, owner, a.ip,
-                                           container_id, lease.ifname, node_});
+    Error e = store_->AppendEvent(
+        EventRow{now, lease.network, event_kind, owner, a.ip, container_id, lease.ifname, node_});
     if (e.code) return e;
     auto ip = ParseIp(a.ip);
     if (ip && net != networks_.end()) released->push_back(Released{net->second.get(), *ip});

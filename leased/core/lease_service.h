@@ -62,6 +62,16 @@ class LeaseService {
   // Seconds a released address is held back even when nothing else is free.
   void SetReuseCooldown(int64_t seconds) { reuse_cooldown_ = seconds; }
 
+  // Lease policies (issue 16), run from the daemon's background loop.
+  // A VM binding detached longer than this (per network: ipam.detachedTTL, which
+  // wins) is released with an `expire` event; 0 = never (lease_expiry.cc).
+  void SetDetachedTtl(int64_t seconds) { detached_ttl_ = seconds; }
+  void ExpireDetached();
+  // Events older than this are deleted in small batches; 0 = kept forever
+  // (history_retention.cc). Returns how many went.
+  void SetHistoryRetention(int64_t seconds) { history_retention_ = seconds; }
+  int64_t PruneHistory();
+
   // Cluster mode: what ADD, DEL and release agree with the cluster (cluster/).
   // Standalone by default. It outlives the service; set once before serving.
   void SetCoordinator(ClusterCoordinator* coordinator) { coordinator_ = coordinator; }
@@ -109,7 +119,16 @@ class LeaseService {
   // Gives a lease's addresses back: to its reservation if it was claimed from one,
   // else to the pool (recorded as released, for oldest-first reuse).
   Error FreeLease(const LeaseRow& lease, const std::string& container_id,
-                  std::vector<Released>* released, bool queue_cluster_release = true);
+                  std::vector<Released>* released, bool queue_cluster_release = true,
+                  EventKind event_kind = EventKind::kRelease);
+  // A detached VM asks for other free addresses: its binding moves there, the old
+  // ones are freed (event `move`); refused (106) while attached (lease_move.cc).
+  Result<LeaseRow> MoveDetached(AddContext& ctx, LeaseRow lease);
+  // lease_expiry.cc: the detached TTL of a network, and one compare-and-delete.
+  int64_t DetachedTtlOf(const Network& net) const;
+  Error StillDetached(const LeaseRow& seen, int64_t ttl);
+  void RestartDetachedClock(const LeaseRow& seen, int64_t at);
+  void Expire(const LeaseRow& seen, int64_t ttl);
   Result<LeaseRow> ClaimReservation(const AddContext& ctx);
   void ApplyReleased(const std::vector<Released>& released);
   // After a failed transaction that already touched the free sets.
@@ -143,6 +162,9 @@ class LeaseService {
   ClusterCoordinator* coordinator_ = &standalone_;
   IdentitySource* identity_source_ = nullptr;
   int64_t reuse_cooldown_ = 0;
+  int64_t detached_ttl_ = 0;         // set once before serving, like reuse_cooldown_
+  int64_t history_retention_ = 0;    // idem
+  std::vector<Released> moved_out_;  // the ADD in progress: freed by a move once it commits
 };
 
 }  // namespace vmip
