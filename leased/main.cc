@@ -19,9 +19,7 @@
 #include "duration.h"
 #include "etcd_cluster_store.h"
 #include "grpc_services.h"
-#ifndef VMIP_WITHOUT_KUBERNETES
 #include "kube_mode.h"
-#endif
 #include "lease_service.h"
 #include "lease_store.h"
 #include "peer_service.h"
@@ -116,7 +114,6 @@ void ScheduleJobs(const Options& o, vmip::LeaseService& service,
 vmip::Result<std::shared_ptr<void>> StartKubernetes(const Options& o, vmip::LeaseService& service,
                                                     bool clustered, vmip::DaemonFacts* facts) {
   if (!o.kubernetes) return std::shared_ptr<void>();
-#ifndef VMIP_WITHOUT_KUBERNETES
   vmip::KubeOptions ko;
   ko.kubeconfig = o.kubeconfig;
   ko.release_grace_seconds = vmip::ParseDuration(o.release_grace).seconds;  // checked at parse
@@ -127,10 +124,6 @@ vmip::Result<std::shared_ptr<void>> StartKubernetes(const Options& o, vmip::Leas
   std::shared_ptr<vmip::KubeMode> kube = std::move(started.value());
   facts->add_status = [k = kube.get()](vmip::v1::DaemonStatusReply* r) { k->AddStatus(r); };
   return std::shared_ptr<void>(kube);
-#else
-  (void)service, (void)clustered, (void)facts;
-  return vmip::MakeError(vmip::kInvalidConfig, "this build has no kubernetes mode");
-#endif
 }
 
 // The metrics endpoint when --metrics-address is set (nullptr when it is not).
