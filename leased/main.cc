@@ -146,6 +146,17 @@ int WaitForStopSignal() {
   return sig;
 }
 
+// The etcd client's settings from the flags; every etcd call is timed into metrics.
+vmip::EtcdOptions EtcdOptionsFor(const Options& o, const vmip::TlsMaterial& tls,
+                                 vmip::DaemonMetrics& metrics) {
+  vmip::EtcdOptions eo;
+  eo.tls = tls;
+  eo.endpoints = o.etcd_endpoints;
+  eo.lease_ttl_seconds = o.etcd_lease_ttl;
+  eo.on_call = [&metrics](const char* op, double s, bool ok) { metrics.RecordEtcd(op, s, ok); };
+  return eo;
+}
+
 int Serve(const Options& o) {
   for (const std::string& dir : {Dirname(o.socket), Dirname(o.db), o.spool_dir})
     if (!MakeDirs(dir)) return Fail("cannot create directory " + dir + ": " + strerror(errno));
@@ -171,12 +182,8 @@ int Serve(const Options& o) {
   if (o.cluster == "etcd") {
     auto tls = vmip::LoadTls(o.tls);
     if (!tls.ok()) return Fail(tls.error().msg);
-    vmip::EtcdOptions eo;
-    eo.tls = tls.value();
-    eo.endpoints = o.etcd_endpoints;
-    eo.lease_ttl_seconds = o.etcd_lease_ttl;
-    eo.on_call = [&metrics](const char* op, double s, bool ok) { metrics.RecordEtcd(op, s, ok); };
-    auto started = vmip::EtcdClusterStore::Start(eo, o.node, o.peer_address);
+    auto started = vmip::EtcdClusterStore::Start(EtcdOptionsFor(o, tls.value(), metrics), o.node,
+                                                 o.peer_address);
     if (!started.ok()) return Fail("cluster mode: " + started.error().msg);
     cluster = std::move(started.value());
     peers = std::make_unique<vmip::PeerDirectory>(cluster.get(), o.node, tls.value());
