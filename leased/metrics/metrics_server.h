@@ -15,11 +15,12 @@
 namespace vmip::metrics {
 
 struct HostPort {
-  std::string host;  // "127.0.0.1", "0.0.0.0", "::1" (given as "[::1]:9102")
+  std::string host;  // "127.0.0.1", "0.0.0.0", "::1" (given as "[::1]:9102" or "::1:9102")
   int port = 0;
 };
 
-// "HOST:PORT" or "[IPv6]:PORT", port 1-65535. The error names what is wrong.
+// "HOST:PORT", "[IPv6]:PORT" or "IPv6:PORT" (the port is after the last colon),
+// port 1-65535. The error names what is wrong.
 Result<HostPort> ParseHostPort(const std::string& text);
 
 class MetricsServer {

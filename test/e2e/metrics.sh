@@ -32,7 +32,7 @@ series() { # SCRAPE_FILE NAME{LABELS}: the value of one series, or "absent"
 }
 
 echo "# a bad --metrics-address is a usage error naming the flag; nothing is created"
-for bad in nonsense 127.0.0.1:0 127.0.0.1:99999 ::1:9102; do
+for bad in nonsense 127.0.0.1:0 127.0.0.1:99999 fd00::zz:9102 '[::1]' '[10.0.0.1]:9102'; do
   RC=0
   OUT=$("$LEASED" --socket "$T/bad.sock" --db "$T/bad.db" --spool-dir "$SPOOL" \
     --metrics-address "$bad" 2>&1) || RC=$?
@@ -40,6 +40,15 @@ for bad in nonsense 127.0.0.1:0 127.0.0.1:99999 ::1:9102; do
     "$( ((RC != 0)) && [[ $OUT == *--metrics-address* ]] && echo yes || echo "no (exit $RC: $OUT)")"
 done
 expect_eq "no database was created by the refused starts" no "$([[ -e $T/bad.db ]] && echo yes || echo no)"
+
+echo "# IPv6: the DaemonSet's \$(POD_IP):PORT on an IPv6 pod network is unbracketed; both forms bind ::1"
+P6=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0)); print(s.getsockname()[1])')
+for form in "::1:$P6" "[::1]:$P6"; do
+  start_daemon --metrics-address "$form"
+  expect_eq "--metrics-address $form: /metrics answers on http://[::1]:$P6" 200 "$(http_code "http://[::1]:$P6/metrics")"
+  expect_eq "--metrics-address $form: not on 127.0.0.1:$P6 (bound to ::1 only)" 000 "$(http_code "http://127.0.0.1:$P6/metrics")"
+  stop_daemon
+done
 
 echo "# the daemon with metrics on 127.0.0.1:$MPORT"
 start_daemon --metrics-address "127.0.0.1:$MPORT"

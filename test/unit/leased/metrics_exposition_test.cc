@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "exposition.h"
 #include "metrics_server.h"
@@ -68,16 +69,27 @@ TEST_CASE("scrape hooks run before every snapshot") {
   CHECK(RenderText(r.Collect()).find("t_hooked 2\n") != std::string::npos);
 }
 
-TEST_CASE("the metrics address is HOST:PORT or a bracketed IPv6 address and port, nothing else") {
+TEST_CASE("the metrics address is HOST:PORT, [IPv6]:PORT or IPv6:PORT, nothing else") {
   auto ok = ParseHostPort("127.0.0.1:9102");
   REQUIRE(ok.ok());
   CHECK(ok.value().host == "127.0.0.1");
   CHECK(ok.value().port == 9102);
-  auto v6 = ParseHostPort("[::1]:80");
-  REQUIRE(v6.ok());
-  CHECK(v6.value().host == "::1");
+  // The part after the last colon is the port, brackets or not ($(POD_IP):9102 on an
+  // IPv6 pod network gives the bare form).
+  for (auto [text, host, port] :
+       {std::tuple{"[::1]:80", "::1", 80}, std::tuple{"::1:80", "::1", 80},
+        std::tuple{"fd00::5:9464", "fd00::5", 9464}, std::tuple{"[fd00::5]:9464", "fd00::5", 9464},
+        std::tuple{"[::]:9102", "::", 9102},
+        std::tuple{"fe80::1%eth0:9102", "fe80::1%eth0", 9102}}) {
+    INFO(text);
+    auto v6 = ParseHostPort(text);
+    REQUIRE(v6.ok());
+    CHECK(v6.value().host == host);
+    CHECK(v6.value().port == port);
+  }
   for (const char* bad : {"", "9102", ":9102", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
-                          "127.0.0.1:http", "::1:80", "127.0.0.1:-1"}) {
+                          "127.0.0.1:http", "127.0.0.1:-1", "::1", "[]:80", "[::1]:", "[::1]",
+                          "[127.0.0.1]:80", "fd00::zz:80", "a:b:80", "fd00::5:99999"}) {
     INFO(bad);
     auto r = ParseHostPort(bad);
     REQUIRE_FALSE(r.ok());
