@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 14: the kustomize bundle, rendered offline (kubectl kustomize), base and every
 # overlay: kinds, RBAC exactly, probes, host paths, scheduling, update strategy, the
-# image scripts/image builds, and daemon flags that vmip-leased accepts.
+# image scripts/image builds, daemon flags that vmip-leased accepts, Kubernetes mode on
+# with the in-cluster service account, and components/no-kubernetes turning it off.
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 source "$(dirname "$0")/../e2e/lib.sh"
 # shellcheck source=lib_deploy.sh
@@ -69,6 +70,14 @@ check_bundle() {
     "$(jq -r --argjson cm "$(jq -c '.[] | select(.kind == "ConfigMap") | .data' <<<"$r")" \
       '([.env[].name] + ($cm | keys)) as $defined | [.args[] | scan("\\$\\(([A-Za-z_0-9]+)\\)")[0]]
        | map(select(. as $v | $defined | index($v) | not)) | join(",")' <<<"$daemon")"
+  expect_eq "$label: Kubernetes mode on, in-cluster config (no --kubeconfig), grace from the ConfigMap" \
+    '["--kubernetes","--release-grace=$(VMIP_RELEASE_GRACE)"]' \
+    "$(jq -c '[.args[] | select(test("^--(kubernetes|kubeconfig|release-grace)"))]' <<<"$daemon")"
+  expect_match "$label: VMIP_RELEASE_GRACE is a duration the daemon takes" '^[0-9]+[smhd]$' \
+    "$(jq -r '.[] | select(.kind == "ConfigMap") | .data.VMIP_RELEASE_GRACE' <<<"$r")"
+  expect_eq "$label: the service account token is mounted (pod and ServiceAccount do not opt out)" "null null" \
+    "$(jq -r '[(.[] | select(.kind == "ServiceAccount") | .automountServiceAccountToken),
+      (.[] | select(.kind == "DaemonSet") | .spec.template.spec.automountServiceAccountToken)] | map(tostring) | join(" ")' <<<"$r")"
   for flag in $(jq -r '.args[] | sub("=.*"; "")' <<<"$daemon"); do
     grep -q -- "$flag" <<<"$LEASED_HELP" || fail "$label: vmip-leased has no flag $flag"
   done
@@ -90,6 +99,16 @@ expect_eq "cluster: host network for the peer links" true \
 expect_eq "base: no host network" null \
   "$(render_json "$BUNDLE" | jq '.[] | select(.kind == "DaemonSet") | .spec.template.spec.hostNetwork')"
 
+echo "# components/no-kubernetes: the same daemon without Kubernetes mode (base and cluster)"
+daemon_args() { jq -c '.[] | select(.kind == "DaemonSet") | .spec.template.spec.containers[0].args'; }
+for over in base overlays/cluster; do
+  dir=$BUNDLE/${over#base}
+  r=$(render_with_component "$dir" no-kubernetes) || { fail "no-kubernetes on $over: kubectl kustomize"; continue; }
+  expect_eq "no-kubernetes on $over: the args without --kubernetes and --release-grace, nothing else changed" \
+    "$(render_json "$dir" | daemon_args | jq -c 'map(select(test("^--(kubernetes|release-grace)") | not))')" \
+    "$(daemon_args <<<"$r")"
+done
+
 echo "# the monitoring bundle: a Service on the daemon pods' metrics port, its ServiceMonitor, the alerts"
 m=$(render_json "$BUNDLE/monitoring")
 expect_eq "monitoring: kinds" "PrometheusRule,Service,ServiceMonitor" "$(jq -r 'map(.kind) | sort | join(",")' <<<"$m")"
@@ -102,6 +121,6 @@ expect_eq "monitoring: Service port targets the named metrics port; the ServiceM
 expect_eq "monitoring: the ServiceMonitor selects the Service" true \
   "$(jq '(.[] | select(.kind == "Service") | .metadata.labels) as $l
     | .[] | select(.kind == "ServiceMonitor") | .spec.selector.matchLabels | to_entries | all(.value == $l[.key])' <<<"$m")"
-expect_eq "monitoring: the alerts" "VmipAddSlow,VmipAllocationFailures,VmipPoolAlmostFull,VmipReleasesStuck,VmipSpoolNotDraining" \
+expect_eq "monitoring: the alerts" "VmipAddSlow,VmipAllocationFailures,VmipKubernetesSyncStale,VmipPoolAlmostFull,VmipReleasesStuck,VmipSpoolNotDraining" \
   "$(jq -r '[.[] | select(.kind == "PrometheusRule") | .spec.groups[].rules[].alert] | sort | join(",")' <<<"$m")"
 finish

@@ -101,7 +101,9 @@ RC=0
 expect_eq "the image's vmip-leased runs (--help)" 0 "$RC"
 expect_match "it has Kubernetes mode (--kubernetes)" '--kubernetes' "$(cat "$T/help.out")"
 
-R=$(render_json "$BUNDLE")
+# The bundle turns Kubernetes mode on (in-cluster config); until the fixture API server
+# runs below, the pods run as components/no-kubernetes renders them.
+R=$(render_with_component "$BUNDLE" no-kubernetes)
 DAEMON_NAME=$(jq -r '.[] | select(.kind == "DaemonSet") | .spec.template.spec.containers[0].name' <<<"$R")
 GRACE=$(jq -r '.[] | select(.kind == "DaemonSet") | .spec.template.spec.terminationGracePeriodSeconds' <<<"$R")
 probe() { # liveness|readiness: the probe's HTTP GET, made as the kubelet makes it (to the
@@ -226,7 +228,8 @@ fixture_start
 VMPOD=$(fixture_ctl create-vm default vmk8s)
 POD_NET=host # the fixture listens on the host's 127.0.0.1
 POD_VOLUMES=(--volume="$FIXTURE_KUBECONFIG:/etc/vmip/kubeconfig:ro")
-start_pod --kubernetes --kubeconfig /etc/vmip/kubeconfig
+R=$(render_json "$BUNDLE") # the bundle as shipped: --kubernetes --release-grace=$(VMIP_RELEASE_GRACE)
+start_pod --kubeconfig /etc/vmip/kubeconfig
 expect_eq "vmipctl status names the API server" "$FIXTURE_URL" "$(ctl status --json | jq -r .kubernetes.server)"
 mk_netns D
 drive add "$T/vmnet.conflist" D cid-d --args "$(k8s_args "$VMPOD" cid-d)"

@@ -15,6 +15,17 @@ render_json() {
     "$PYTHON" -c 'import json, sys, yaml; json.dump([d for d in yaml.safe_load_all(sys.stdin) if d], sys.stdout)'
 }
 
+# render_with_component DIR COMPONENT: kubectl kustomize of DIR with the bundle's
+# components/COMPONENT added, as render_json prints it (a kustomization under $T,
+# which kustomize wants to name the others by relative path).
+render_with_component() {
+  local kdir
+  kdir=$(mktemp -d "$T/kustomize.XXXXXX")
+  printf 'resources: [%s]\ncomponents: [%s]\n' "$(realpath --relative-to="$kdir" "$1")" \
+    "$(realpath --relative-to="$kdir" "$BUNDLE/components/$2")" >"$kdir/kustomization.yaml"
+  render_json "$kdir"
+}
+
 # pod_run_args RENDERED SECTION NAME HOST_ROOT NODE_NAME: podman run arguments for the
 # container NAME in SECTION (initContainers or containers), one per line.
 pod_run_args() {
