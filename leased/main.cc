@@ -112,13 +112,19 @@ void ScheduleJobs(const Options& o, vmip::LeaseService& service,
 // In cluster mode it names owners but does not release deleted ones (that needs one
 // elected daemon, not done yet).
 vmip::Result<std::shared_ptr<void>> StartKubernetes(const Options& o, vmip::LeaseService& service,
-                                                    bool clustered, vmip::DaemonFacts* facts) {
+                                                    bool clustered, vmip::DaemonFacts* facts,
+                                                    vmip::DaemonMetrics* metrics) {
   if (!o.kubernetes) return std::shared_ptr<void>();
   vmip::KubeOptions ko;
   ko.kubeconfig = o.kubeconfig;
   ko.release_grace_seconds = vmip::ParseDuration(o.release_grace).seconds;  // checked at parse
   ko.watch_timeout_seconds = o.watch_timeout;
   ko.release_deleted = !clustered;
+  ko.hooks.watch_restarted = [metrics](const std::string& r, vmip::WatchRestart why) {
+    metrics->KubernetesWatchRestarted(r, vmip::WatchRestartName(why));
+  };
+  ko.hooks.synced = [metrics](const std::string& r, int64_t t) { metrics->KubernetesSynced(r, t); };
+  ko.hooks.list_failed = [metrics](const std::string& r) { metrics->KubernetesListFailed(r); };
   auto started = vmip::KubeMode::Start(ko, &service);
   if (!started.ok()) return started.error();
   std::shared_ptr<vmip::KubeMode> kube = std::move(started.value());
@@ -194,7 +200,7 @@ int Serve(const Options& o) {
     coordinator->Watch();
   }
   vmip::DaemonFacts facts{o.db, o.spool_dir, 0, nullptr};
-  auto kube = StartKubernetes(o, service, cluster != nullptr, &facts);
+  auto kube = StartKubernetes(o, service, cluster != nullptr, &facts, &metrics);
   if (!kube.ok()) return Fail("kubernetes mode: " + kube.error().msg);
   facts.spool_replayed = vmip::ReplaySpool(o.spool_dir, service);
   metrics.SpoolReplayed(facts.spool_replayed);

@@ -57,6 +57,9 @@ class LeaseService {
   // no longer has, if their stored UID is uid; reason goes into the history.
   Error ReleaseGone(OwnerKind kind, const std::string& owner, const std::string& uid,
                     EventKind reason);
+  // Kubernetes mode (lease_uid_learning.cc): the VM leases of owner that the pod-name
+  // rule named without a UID (API down at ADD) get uid, a VM's the API now lists.
+  Error LearnOwnerUid(const std::string& owner, const std::string& uid);
 
   // Compares the table, the free sets and the spool (integrity_check.cc).
   v1::CheckIntegrityReply CheckIntegrity(const std::string& spool_dir);

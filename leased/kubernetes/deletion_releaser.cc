@@ -24,16 +24,17 @@ std::string UidAndReplicas(const Json& obj) {
 }  // namespace
 
 DeletionReleaser::DeletionReleaser(LeaseService* service, KubeClient* client, int64_t grace_seconds,
-                                   int watch_timeout_seconds)
+                                   int watch_timeout_seconds, const SyncHooks& hooks)
     : service_(service), client_(client), grace_(grace_seconds) {
   informers_.push_back(std::make_unique<Informer>(client, "virtualmachines",
                                                   "/apis/kubevirt.io/v1/virtualmachines", Uid,
-                                                  watch_timeout_seconds));
+                                                  watch_timeout_seconds, hooks));
   informers_.push_back(std::make_unique<Informer>(client, "virtualmachineinstances",
                                                   "/apis/kubevirt.io/v1/virtualmachineinstances",
-                                                  Uid, watch_timeout_seconds));
-  informers_.push_back(std::make_unique<Informer>(
-      client, "statefulsets", "/apis/apps/v1/statefulsets", UidAndReplicas, watch_timeout_seconds));
+                                                  Uid, watch_timeout_seconds, hooks));
+  informers_.push_back(std::make_unique<Informer>(client, "statefulsets",
+                                                  "/apis/apps/v1/statefulsets", UidAndReplicas,
+                                                  watch_timeout_seconds, hooks));
 }
 
 DeletionReleaser::~DeletionReleaser() {
@@ -110,6 +111,22 @@ bool DeletionReleaser::ConfirmedGone(const v1::Lease& l) {
   return true;
 }
 
+void DeletionReleaser::LearnUids(const v1::ListLeasesReply& leases) {
+  for (const v1::Lease& l : leases.leases()) {
+    if (l.owner_kind() != "vm" || !l.owner_uid().empty() || l.identity_source() != kSourcePodName)
+      continue;
+    // The VM's UID, else the VMI's when it has no VM: what an ADD would have stored.
+    auto vm = vms_.find(l.owner());
+    auto vmi = vmis_.find(l.owner());
+    std::string uid = vm != vms_.end() ? vm->second : vmi != vmis_.end() ? vmi->second : "";
+    if (uid.empty()) continue;  // a name the API does not have: left as it is
+    Error e = service_->LearnOwnerUid(l.owner(), uid);
+    if (e.code)
+      Log(LogLevel::kWarn,
+          "op=uid-learned" + Field("owner", "vm:" + l.owner()) + " msg=\"" + e.msg + "\"");
+  }
+}
+
 void DeletionReleaser::Reconcile(int64_t now) {
   for (auto& i : informers_) {
     InformerState s = i->State();
@@ -120,6 +137,7 @@ void DeletionReleaser::Reconcile(int64_t now) {
   sets_ = informers_[2]->Objects();
   v1::ListLeasesReply leases = service_->ListLeases(v1::ListLeasesRequest{});
   if (leases.has_error()) return;
+  LearnUids(leases);
   std::set<std::string> seen;
   for (const v1::Lease& l : leases.leases()) {
     if ((l.owner_kind() != "vm" && l.owner_kind() != "sts") || l.owner_uid().empty()) continue;

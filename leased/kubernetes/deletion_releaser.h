@@ -25,7 +25,7 @@ namespace vmip {
 class DeletionReleaser {
  public:
   DeletionReleaser(LeaseService* service, KubeClient* client, int64_t grace_seconds,
-                   int watch_timeout_seconds);
+                   int watch_timeout_seconds, const SyncHooks& hooks = {});
   ~DeletionReleaser();
   void Start();
   // For vmipctl status: one entry per resource.
@@ -34,6 +34,9 @@ class DeletionReleaser {
  private:
   void Run();
   void Reconcile(int64_t now);
+  // VM leases the pod-name rule named while the API was down get the UID the lists
+  // show for that name, so the deletion rules can apply to them.
+  void LearnUids(const v1::ListLeasesReply& leases);
   // Nothing when the owner is still there, else why it is gone.
   std::optional<EventKind> GoneReason(const v1::Lease& lease);
   // Before a release, the API server itself is asked (a watch may lag behind a

@@ -24,18 +24,31 @@ int64_t Jittered(int64_t ceiling) {
 
 }  // namespace
 
+const char* WatchRestartName(WatchRestart why) {
+  switch (why) {
+    case WatchRestart::kGone:
+      return "gone";
+    case WatchRestart::kError:
+      return "error";
+    case WatchRestart::kTimeout:
+      return "timeout";
+  }
+  return "error";
+}
+
 std::string ObjectKey(const Json& obj) {
   const Json& meta = obj.value("metadata", Json::object());
   return meta.value("namespace", "") + "/" + meta.value("name", "");
 }
 
 Informer::Informer(KubeClient* client, std::string name, std::string path, Keep keep,
-                   int watch_timeout_seconds)
+                   int watch_timeout_seconds, SyncHooks hooks)
     : client_(client),
       name_(std::move(name)),
       path_(std::move(path)),
       keep_(std::move(keep)),
-      watch_timeout_(watch_timeout_seconds) {}
+      watch_timeout_(watch_timeout_seconds),
+      hooks_(std::move(hooks)) {}
 
 Informer::~Informer() {
   {
@@ -70,11 +83,21 @@ void Informer::Failed(const Error& e) {
   state_.last_error = e.msg;
 }
 
+void Informer::MarkCurrent() {
+  state_.last_sync = Now();
+  if (hooks_.synced) hooks_.synced(name_, state_.last_sync);
+}
+
+void Informer::Restarted(WatchRestart why) {
+  if (hooks_.watch_restarted) hooks_.watch_restarted(name_, why);
+}
+
 Error Informer::ListOnce(std::string* resource_version) {
   auto list = client_->List(path_);
   if (!list.ok()) {
     // Never judge from a list that failed: nothing counts as deleted until the next
     // complete one.
+    if (hooks_.list_failed) hooks_.list_failed(name_);
     std::lock_guard<std::mutex> lock(mu_);
     state_.synced = false;
     state_.last_error = list.error().msg;
@@ -85,7 +108,7 @@ Error Informer::ListOnce(std::string* resource_version) {
   std::lock_guard<std::mutex> lock(mu_);
   objects_ = std::move(fresh);
   state_.synced = true;
-  state_.last_sync = Now();
+  MarkCurrent();
   state_.lists++;
   state_.last_error.clear();
   *resource_version = list.value().resource_version;
@@ -94,7 +117,7 @@ Error Informer::ListOnce(std::string* resource_version) {
 
 void Informer::Apply(const std::string& type, const Json& obj) {
   std::lock_guard<std::mutex> lock(mu_);
-  state_.last_sync = Now();
+  MarkCurrent();
   if (type == "ADDED" || type == "MODIFIED")
     objects_[ObjectKey(obj)] = keep_(obj);
   else if (type == "DELETED")
@@ -102,15 +125,19 @@ void Informer::Apply(const std::string& type, const Json& obj) {
 }
 
 Error Informer::WatchOnce(std::string* resource_version) {
-  return client_->Watch(path_, *resource_version, watch_timeout_, [&](const Json& ev) {
+  Error e = client_->Watch(path_, *resource_version, watch_timeout_, [&](const Json& ev) {
     const Json& obj = ev.value("object", Json::object());
     std::string rv = obj.value("metadata", Json::object()).value("resourceVersion", "");
     if (!rv.empty()) *resource_version = rv;  // BOOKMARK carries only this
-    std::string type = ev["type"].get<std::string>();
-    if (type != "BOOKMARK") Apply(type, obj);
+    // A bookmark changes nothing but says the copy is current up to it.
+    Apply(ev["type"].get<std::string>(), obj);
     std::lock_guard<std::mutex> lock(mu_);
     return !stop_;
   });
+  if (e.code) return e;
+  std::lock_guard<std::mutex> lock(mu_);
+  MarkCurrent();  // the stream ended at its timeout with nothing missed: still current
+  return e;
 }
 
 void Informer::Run() {
@@ -123,7 +150,12 @@ void Informer::Run() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_) return;
     }
+    bool watching = listed;
     Error e = listed ? WatchOnce(&rv) : ListOnce(&rv);
+    if (watching)
+      Restarted(!e.code                ? WatchRestart::kTimeout
+                : HttpStatus(e) == 410 ? WatchRestart::kGone
+                                       : WatchRestart::kError);
     if (!e.code) {
       ceiling = kBackoffMinMs;
       fresh_list = !listed;

@@ -15,12 +15,13 @@
 #include <thread>
 
 #include "kube_client.h"
+#include "sync_hooks.h"
 
 namespace vmip {
 
 struct InformerState {
   bool synced = false;     // a complete list arrived and no list failed since
-  int64_t last_sync = 0;   // unix seconds of the last complete list or watch event
+  int64_t last_sync = 0;   // unix seconds of the last list, watch event or clean watch end
   int64_t lists = 0;       // complete lists so far
   std::string last_error;  // "" when the last call worked
 };
@@ -31,7 +32,7 @@ class Informer {
   // keep: what to remember of an object (e.g. its UID, or UID + replicas).
   using Keep = std::function<std::string(const Json& obj)>;
   Informer(KubeClient* client, std::string name, std::string path, Keep keep,
-           int watch_timeout_seconds);
+           int watch_timeout_seconds, SyncHooks hooks = {});
   ~Informer();
 
   void Start();
@@ -47,6 +48,9 @@ class Informer {
   Error WatchOnce(std::string* resource_version);
   void Apply(const std::string& type, const Json& obj);
   void Failed(const Error& e);
+  // The copy is current now (under mu_): last_sync and the synced hook.
+  void MarkCurrent();
+  void Restarted(WatchRestart why);
   // Sleeps (interruptible by the destructor); false once stopping.
   bool Pause(int64_t millis);
 
@@ -54,6 +58,7 @@ class Informer {
   const std::string name_, path_;
   const Keep keep_;
   const int watch_timeout_;
+  const SyncHooks hooks_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -35,7 +35,7 @@ Result<std::unique_ptr<KubeMode>> KubeMode::Start(const KubeOptions& o, LeaseSer
   service->SetIdentitySource(&mode->identity_);
   if (o.release_deleted) {
     mode->releaser_ = std::make_unique<DeletionReleaser>(
-        service, &mode->client_, o.release_grace_seconds, o.watch_timeout_seconds);
+        service, &mode->client_, o.release_grace_seconds, o.watch_timeout_seconds, o.hooks);
     mode->releaser_->Start();
   }
   Log(LogLevel::kInfo, "op=kubernetes" + Field("server", config.value().server) +

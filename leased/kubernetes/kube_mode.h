@@ -18,6 +18,7 @@ struct KubeOptions {
   int64_t release_grace_seconds = 300;
   int watch_timeout_seconds = 300;  // each watch ends (and resumes) within this
   bool release_deleted = true;      // off in cluster mode (no election yet)
+  SyncHooks hooks;                  // the informers report to these (metrics)
 };
 
 class KubeMode {

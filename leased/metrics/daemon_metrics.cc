@@ -66,12 +66,19 @@ DaemonMetrics::DaemonMetrics()
       peer_requests_(registry_.AddCounter("vmip_peer_requests_total",
                                           "Calls other daemons made to this one (cluster mode).",
                                           {"method", "result"})),
-      watch_restarts_(registry_.AddCounter("vmip_kubernetes_watch_restarts_total",
-                                           "Kubernetes watches started over (Kubernetes mode).",
-                                           {"resource"})),
-      last_sync_(registry_.AddGauge(
-          "vmip_kubernetes_last_sync_timestamp_seconds",
-          "Unix time of the last successful sync of a resource (Kubernetes mode).", {"resource"})) {
+      watch_restarts_(registry_.AddCounter(
+          "vmip_kubernetes_watch_restarts_total",
+          "Kubernetes watches started over, by reason: gone (410, list again), error (backoff, "
+          "list again), timeout (renewed) (Kubernetes mode).",
+          {"resource", "reason"})),
+      last_sync_(registry_.AddGauge("vmip_kubernetes_last_sync_timestamp_seconds",
+                                    "Unix time a resource's copy was last known current: a "
+                                    "complete list, a watch event or bookmark (Kubernetes mode).",
+                                    {"resource"})),
+      list_errors_(registry_.AddCounter("vmip_kubernetes_list_errors_total",
+                                        "Kubernetes lists that failed; nothing is released "
+                                        "until one succeeds (Kubernetes mode).",
+                                        {"resource"})) {
   registry_.AddGauge("vmip_build_info", "The running vmip version; always 1.", {"version"})
       .With({VMIP_VERSION})
       .Set(1);
@@ -108,8 +115,13 @@ void DaemonMetrics::RecordPeer(const std::string& method, unsigned code) {
   peer_requests_.With({method, code ? std::to_string(code) : "ok"}).Inc();
 }
 
-void DaemonMetrics::KubernetesWatchRestarted(const std::string& resource) {
-  watch_restarts_.With({resource}).Inc();
+void DaemonMetrics::KubernetesWatchRestarted(const std::string& resource,
+                                             const std::string& reason) {
+  watch_restarts_.With({resource, reason}).Inc();
+}
+
+void DaemonMetrics::KubernetesListFailed(const std::string& resource) {
+  list_errors_.With({resource}).Inc();
 }
 
 void DaemonMetrics::KubernetesSynced(const std::string& resource, int64_t unix_seconds) {

@@ -30,9 +30,11 @@ class DaemonMetrics final : public ReleaseObserver {
   // Cluster mode: one etcd call (failover included) and one call a peer made here.
   void RecordEtcd(const std::string& op, double seconds, bool ok);
   void RecordPeer(const std::string& method, unsigned code);
-  // Kubernetes mode: a watch on `resource` started over; a full sync of it succeeded.
-  void KubernetesWatchRestarted(const std::string& resource);
+  // Kubernetes mode: a watch on `resource` started over (reason: gone, error or
+  // timeout); its copy was known current at unix_seconds; a list of it failed.
+  void KubernetesWatchRestarted(const std::string& resource, const std::string& reason);
   void KubernetesSynced(const std::string& resource, int64_t unix_seconds);
+  void KubernetesListFailed(const std::string& resource);
 
   // Scrape-time sources: pool gauges from the service (a short read under its lock,
   // never on an ADD's path) and the number of DEL records waiting in the spool.
@@ -56,6 +58,7 @@ class DaemonMetrics final : public ReleaseObserver {
   metrics::Family<metrics::Counter>& peer_requests_;
   metrics::Family<metrics::Counter>& watch_restarts_;
   metrics::Family<metrics::Gauge>& last_sync_;
+  metrics::Family<metrics::Counter>& list_errors_;
   // The hot path's children, found once: an ADD that succeeds touches no map.
   metrics::Counter* cni_ok_[kCommands];
   metrics::Histogram* cni_seconds_[kCommands];

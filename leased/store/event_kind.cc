@@ -21,6 +21,7 @@ constexpr std::pair<EventKind, const char*> kNames[] = {
     {EventKind::kStatefulSetScaledDown, "statefulset-scaled-down"},
     {EventKind::kExpire, "expire"},
     {EventKind::kMove, "move"},
+    {EventKind::kUidLearned, "uid-learned"},
 };
 
 }  // namespace

@@ -22,6 +22,7 @@ enum class EventKind {
   kStatefulSetScaledDown,  // ... or scaled below the pod's ordinal
   kExpire,                 // a VM binding detached longer than its TTL went back to the pool
   kMove,                   // a detached VM's binding moved to the address it asked for
+  kUidLearned,             // a name-rule VM lease got its VM's UID from the API server
 };
 
 const char* EventKindName(EventKind kind);

@@ -35,6 +35,9 @@ k8s_args() { echo "IgnoreUnknown=1;K8S_POD_NAMESPACE=$1;K8S_POD_NAME=$2;K8S_POD_
 ip_of() { jq -r '.ips[0].address | split("/")[0]' <<<"$OUT"; }
 uid_of() { fixture_ctl get "$1" "$2" "$3" | jq -r .metadata.uid; } # KIND NS NAME
 
+# free_port: a TCP port on 127.0.0.1 nothing listens on now.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 # wait_for SECONDS CMD...: until CMD succeeds (polled every 0.2 s); false after SECONDS.
 wait_for() {
   local limit=$1 i
