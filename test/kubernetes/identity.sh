@@ -100,6 +100,9 @@ echo "# API down (HTTP 500): an unambiguous launcher name falls back to the name
 PODS=$(fixture_ctl create-vm prod short-vm)
 POD3=$(fixture_ctl create-vm prod "${VM1%1}3") # another cut name, made before the fault
 fixture_ctl fail 500 >/dev/null
+# The informers must list again (and cannot): with their copies healthy the daemon would
+# learn short-vm's UID at once (README "UID learning"), racing the checks below.
+fixture_ctl drop-watches >/dev/null
 drive add "$CONF" J cid-short --args "$(k8s_args prod "$PODS" cid-short)"
 need "ADD $PODS while the API answers 500"
 expect_eq "named by the pod-name rule, no UID" '["vm","pod-name",""]' \
@@ -112,6 +115,11 @@ fixture_ctl clear-fail >/dev/null
 drive add "$CONF" L cid-cut3 --args "$(k8s_args prod "$POD3" cid-cut3)"
 need "the same ADD once the API answers"
 expect_eq "resolved to the full VM name" '"kubernetes"' "$(lease_field "prod/${VM1%1}3" .identity_source)"
+SHORT_UID=$(uid_of vm prod short-vm)
+short_learned() { [[ $(lease_field prod/short-vm .owner_uid) == "\"$SHORT_UID\"" ]]; }
+wait_for 20 short_learned || true
+expect_eq "once the lists are healthy, short-vm's lease learns the VM's UID" "\"$SHORT_UID\"" \
+  "$(lease_field prod/short-vm .owner_uid)"
 
 echo "# a token the API server no longer accepts: a clear error"
 fixture_ctl rotate-token >/dev/null # the daemon's kubeconfig holds the old token inline
