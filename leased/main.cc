@@ -120,6 +120,7 @@ vmip::Result<std::shared_ptr<void>> StartKubernetes(const Options& o, vmip::Leas
   ko.release_grace_seconds = vmip::ParseDuration(o.release_grace).seconds;  // checked at parse
   ko.watch_timeout_seconds = o.watch_timeout;
   ko.release_deleted = !clustered;
+  ko.hooks.started = [metrics](const std::string& r) { metrics->KubernetesWatching(r); };
   ko.hooks.watch_restarted = [metrics](const std::string& r, vmip::WatchRestart why) {
     metrics->KubernetesWatchRestarted(r, vmip::WatchRestartName(why));
   };

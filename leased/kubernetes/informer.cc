@@ -60,6 +60,7 @@ Informer::~Informer() {
 }
 
 void Informer::Start() {
+  if (hooks_.started) hooks_.started(name_);
   thread_ = std::thread([this] { Run(); });
 }
 

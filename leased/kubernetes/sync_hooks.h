@@ -15,6 +15,8 @@ enum class WatchRestart { kGone, kError, kTimeout };
 const char* WatchRestartName(WatchRestart why);
 
 struct SyncHooks {
+  // An informer for resource starts: its counters can start at 0.
+  std::function<void(const std::string& resource)> started;
   std::function<void(const std::string& resource, WatchRestart why)> watch_restarted;
   // The informer's copy is known current as of unix_seconds: a complete list, a
   // watch event (bookmarks too) or a watch that ended cleanly.

@@ -120,6 +120,11 @@ void DaemonMetrics::KubernetesWatchRestarted(const std::string& resource,
   watch_restarts_.With({resource, reason}).Inc();
 }
 
+void DaemonMetrics::KubernetesWatching(const std::string& resource) {
+  for (const char* reason : {"gone", "error", "timeout"}) watch_restarts_.With({resource, reason});
+  list_errors_.With({resource});
+}
+
 void DaemonMetrics::KubernetesListFailed(const std::string& resource) {
   list_errors_.With({resource}).Inc();
 }

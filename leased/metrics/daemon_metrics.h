@@ -35,6 +35,9 @@ class DaemonMetrics final : public ReleaseObserver {
   void KubernetesWatchRestarted(const std::string& resource, const std::string& reason);
   void KubernetesSynced(const std::string& resource, int64_t unix_seconds);
   void KubernetesListFailed(const std::string& resource);
+  // Its counters at 0 from the start, so increase() sees the first restart or error
+  // (the last-sync gauge stays absent until a sync: 0 would read as "stale").
+  void KubernetesWatching(const std::string& resource);
 
   // Scrape-time sources: pool gauges from the service (a short read under its lock,
   // never on an ADD's path) and the number of DEL records waiting in the spool.
