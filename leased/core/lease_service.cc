@@ -59,7 +59,16 @@ std::string NewToken() {
 }  // namespace
 
 LeaseService::LeaseService(LeaseStore* store, std::string node, Clock clock)
-    : store_(store), node_(std::move(node)), clock_(std::move(clock)), started_at_(clock_()) {}
+    : store_(store),
+      node_(std::move(node)),
+      clock_(std::move(clock)),
+      started_at_(clock_()),
+      // A group's transaction was lost after its members changed the free sets.
+      commits_(&mu_, store, [this] {
+        std::vector<std::string> names;
+        for (const auto& [name, net] : networks_) names.push_back(name);
+        for (const std::string& name : names) RebuildNetwork(name);
+      }) {}
 
 Result<std::unique_ptr<LeaseService::Network>> LeaseService::BuildNetwork(
     const std::string& name, const v1::PoolConfig& config) {
@@ -302,9 +311,14 @@ Result<LeaseRow> LeaseService::LeaseForAdd(Network& net, const v1::Caller& c, co
 }
 
 v1::AddReply LeaseService::Add(const v1::AddRequest& req) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ReadSession session(store_);  // NetworkFor reads before AddLocked's transaction
-  auto reply = AddLocked(req);
+  Result<v1::AddReply> reply = MakeError(kInternal, "ADD did not run");
+  Error committed = commits_.Run(
+      [&] {
+        ReadSession session(store_);  // NetworkFor reads before AddLocked's transaction
+        reply = AddLocked(req);
+      },
+      /*grouped=*/cluster_ == nullptr);
+  if (committed.code && reply.ok()) reply = committed;
   const v1::Caller& c = req.caller();
   std::string who = Field("network", c.network()) + Field("container", c.container_id()) +
                     Field("ifname", c.ifname()) +

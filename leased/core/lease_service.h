@@ -13,6 +13,7 @@
 
 #include "allocator.h"
 #include "cluster_store.h"
+#include "commit_group.h"
 #include "error.h"
 #include "handoff_sender.h"
 #include "lease_store.h"
@@ -47,6 +48,10 @@ class LeaseService {
   // check_ready: also read the cluster store once (code 11 when it cannot be reached).
   v1::DaemonStatusReply DaemonStatus(bool check_ready = false);
   v1::HistoryReply History(const v1::HistoryRequest& req);
+
+  // ADDs and DELs that arrive together share one commit (commit_group.h); tests
+  // hold it to form a group of a known size.
+  CommitGroup& commits() { return commits_; }
 
   // Admin actions (lease_admin.cc).
   v1::ReserveReply Reserve(const v1::ReserveRequest& req);
@@ -95,6 +100,8 @@ class LeaseService {
   Result<std::unique_ptr<Network>> BuildNetwork(const std::string& name,
                                                 const v1::PoolConfig& config);
   Result<v1::AddReply> AddLocked(const v1::AddRequest& req);
+  // DEL's part of a commit group; `released` lists the addresses it freed.
+  Error DelLocked(const v1::DelRequest& req, bool* detached, std::string* released);
   Result<std::vector<AddressRow>> PickAddresses(Network& net,
                                                 const std::vector<IpAddress>& requested);
   Error CheckLeaseFits(Network& net, const LeaseRow& lease,
@@ -167,6 +174,7 @@ class LeaseService {
   // that runs FlushOutbox.
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Network>> networks_;
+  CommitGroup commits_;  // runs ADD and DEL under mu_
   ClusterStore* cluster_ = nullptr;
   HandoffSender* peers_ = nullptr;
   std::vector<v1::HandoffNotice> notices_;              // to send, outside the lock
