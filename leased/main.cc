@@ -11,18 +11,17 @@
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <ctime>
-#include <mutex>
-#include <thread>
 
+#include "cluster_store_coordinator.h"
 #include "decision_log.h"
 #include "etcd_cluster_store.h"
 #include "grpc_services.h"
 #include "lease_service.h"
 #include "lease_store.h"
 #include "peer_service.h"
+#include "scheduler.h"
 #include "spool_replay.h"
 #include "tls_files.h"
 
@@ -84,38 +83,6 @@ bool LockDatabase(const std::string& db) {
   return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;  // fd stays open for our lifetime
 }
 
-// Once a second until stopped: replays DELs the plugin spooled while the daemon
-// was busy or could not commit, and (cluster mode) applies queued etcd changes.
-// (What other nodes bind and free arrives by the cluster store's watch.)
-class BackgroundWork {
- public:
-  BackgroundWork(vmip::LeaseService* service, std::string spool_dir, bool cluster) {
-    thread_ = std::thread([this, service, spool_dir, cluster] {
-      std::unique_lock<std::mutex> lock(mu_);
-      while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
-        lock.unlock();
-        vmip::ReplaySpool(spool_dir, *service, /*quiet=*/true);
-        if (cluster) service->FlushOutbox();
-        lock.lock();
-      }
-    });
-  }
-  ~BackgroundWork() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
-
 int Serve(const Options& o) {
   for (const std::string& dir : {Dirname(o.socket), Dirname(o.db), o.spool_dir})
     if (!MakeDirs(dir)) return Fail("cannot create directory " + dir + ": " + strerror(errno));
@@ -128,6 +95,9 @@ int Serve(const Options& o) {
   vmip::LeaseService service(store.value().get(), o.node, [] { return int64_t(time(nullptr)); });
   service.SetReuseCooldown(o.reuse_cooldown);
   if (vmip::Error e = service.Load(); e.code) return Fail("cannot load leases: " + e.msg);
+  // Declared before the store: the store's watch thread calls the coordinator, so
+  // the store stops first.
+  std::unique_ptr<vmip::ClusterStoreCoordinator> coordinator;
   std::unique_ptr<vmip::EtcdClusterStore> cluster;
   std::unique_ptr<vmip::PeerDirectory> peers;
   std::shared_ptr<grpc::ServerCredentials> peer_credentials;
@@ -141,14 +111,23 @@ int Serve(const Options& o) {
     auto started = vmip::EtcdClusterStore::Start(eo, o.node, o.peer_address);
     if (!started.ok()) return Fail("cluster mode: " + started.error().msg);
     cluster = std::move(started.value());
-    service.SetCluster(cluster.get());
     peers = std::make_unique<vmip::PeerDirectory>(cluster.get(), o.node, tls.value());
     peer_credentials = vmip::ServerCredentials(tls.value());
-    service.SetPeers(peers.get());
-    service.WatchCluster();
+    coordinator =
+        std::make_unique<vmip::ClusterStoreCoordinator>(&service, cluster.get(), peers.get());
+    service.SetCoordinator(coordinator.get());
+    coordinator->Watch();
   }
   uint64_t replayed = vmip::ReplaySpool(o.spool_dir, service);
-  BackgroundWork background(&service, o.spool_dir, cluster != nullptr);
+  // Once a second: DELs the plugin spooled while the daemon was busy or could not
+  // commit and (cluster mode) queued etcd changes. What other nodes bind and free
+  // arrives by the cluster store's watch instead.
+  vmip::Scheduler jobs;
+  jobs.Every("spool-replay", std::chrono::seconds(1),
+             [&] { vmip::ReplaySpool(o.spool_dir, service, /*quiet=*/true); });
+  if (coordinator)
+    jobs.Every("cluster-flush", std::chrono::seconds(1), [&] { coordinator->Flush(); });
+  jobs.Start();
 
   unlink(o.socket.c_str());
   vmip::CniService cni(&service);
@@ -159,7 +138,7 @@ int Serve(const Options& o) {
   builder.RegisterService(&admin);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return Fail("cannot listen on " + o.socket);
-  vmip::PeerService peer(&service);
+  vmip::PeerService peer(&service, coordinator.get());
   std::unique_ptr<grpc::Server> peer_server;
   if (cluster && !o.peer_address.empty()) {
     grpc::ServerBuilder pb;

@@ -1,328 +1,151 @@
 // vmipctl: inspect the leases of the local vmip-leased. Tables for people, --json
 // for scripts. Talks to the daemon's Admin service on its unix socket.
-#include <grpcpp/grpcpp.h>
-
+// This file is the command line; the subcommands themselves are in commands.cc.
 #include <CLI/CLI.hpp>
-#include <iostream>
-#include <nlohmann/json.hpp>
+#include <functional>
+#include <map>
+#include <memory>
 
-#include "text_table.h"
-#include "vmip.grpc.pb.h"
+#include "commands.h"
 
 namespace {
 
-using nlohmann::json;
-namespace v1 = vmip::v1;
+using namespace vmipctl;
 
-// Ranges of the numeric options; the daemon refuses a larger reservation anyway.
-constexpr uint32_t kMaxHistoryLimit = 1000000;
-constexpr uint32_t kMaxReserveCount = 4096;
+// What a subcommand does once the command line is parsed, with the options it read.
+using Runner = std::function<int()>;
+using Runners = std::map<std::string, Runner>;
 
-struct Global {
-  std::string socket = "/run/vmip/leased.sock";
-  bool json = false;
-  bool cluster = false;  // ask every node (cluster mode)
-};
-
-template <typename Reply>
-void WarnUnreachable(const Reply& reply) {
-  for (const auto& node : reply.unreachable())
-    std::cerr << "vmipctl: warning: no answer from " << node << "; its rows are missing\n";
+void JsonFlag(CLI::App* cmd, Global& g) {
+  cmd->add_flag("--json", g.json, "print JSON instead of a table");
 }
 
-std::unique_ptr<v1::Admin::Stub> Connect(const Global& g) {
-  auto channel = grpc::CreateChannel("unix:" + g.socket, grpc::InsecureChannelCredentials());
-  return v1::Admin::NewStub(channel);
+void ClusterFlag(CLI::App* cmd, Global& g) {
+  cmd->add_flag("--cluster", g.cluster, "ask every node of the cluster, not just this one");
 }
 
-std::unique_ptr<grpc::ClientContext> Context() {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  return ctx;
+// Each Add* declares one subcommand and its options; the options live in the runner.
+void AddLeases(CLI::App& app, Global& g, Runners& run) {
+  auto filter = std::make_shared<v1::LeaseFilter>();
+  auto* cmd = app.add_subcommand("leases", "list leases (VM, pod and reservation bindings)");
+  cmd->add_option("--network", *filter->mutable_network(), "only this network");
+  cmd->add_option("--namespace", *filter->mutable_namespace_(), "only VMs in this namespace");
+  cmd->add_option("--vm", *filter->mutable_vm(), "only this VM (name or namespace/name)");
+  cmd->add_option("--state", *filter->mutable_state(), "attached or detached")
+      ->check(CLI::IsMember({"attached", "detached"}));
+  cmd->add_option("--node", *filter->mutable_node(), "only leases attached on this node");
+  JsonFlag(cmd, g);
+  ClusterFlag(cmd, g);
+  run["leases"] = [&g, filter] { return Leases(g, *filter); };
 }
 
-// Exit codes: 0 ok, 1 daemon error, 2 usage (CLI11), 3 daemon unreachable.
-// Takes the reply itself, not reply.error(): that reference would be read before
-// the call fills the reply.
-template <typename Reply>
-int Report(const Global& g, const grpc::Status& s, const Reply& reply) {
-  const v1::Error& e = reply.error();
-  if (!s.ok()) {
-    std::cerr << "vmipctl: cannot reach vmip-leased at " << g.socket << ": " << s.error_message()
-              << "\n";
-    return 3;
-  }
-  if (e.code() != 0) {
-    std::cerr << "vmipctl: " << e.msg() << " (code " << e.code() << ")\n";
-    return 1;
-  }
-  return 0;
+void AddPools(CLI::App& app, Global& g, Runners& run) {
+  JsonFlag(app.add_subcommand("pools", "list pools with size, used and free addresses"), g);
+  run["pools"] = [&g] { return Pools(g); };
 }
 
-std::string TimeText(int64_t t) {
-  char buf[32];
-  std::time_t tt = t;
-  std::tm tm;
-  gmtime_r(&tt, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
+void AddStatus(CLI::App& app, Global& g, Runners& run) {
+  auto ready = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand("status", "show daemon status");
+  JsonFlag(cmd, g);
+  cmd->add_flag("--ready", *ready,
+                "exit 1 unless ready to serve: database open and, in cluster mode, etcd "
+                "reachable (the readiness probe)");
+  run["status"] = [&g, ready] { return Status(g, *ready); };
 }
 
-// IPv6 ranges are counted up to 2^64 - 1; show such counts as what they are.
-std::string Count(uint64_t n) {
-  return n == UINT64_MAX ? ">=2^64" : std::to_string(n);
+void AddShow(CLI::App& app, Global& g, Runners& run) {
+  struct Args {
+    std::string what, network;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "show", "show the lease holding an address, or a VM's leases, with history");
+  cmd->add_option("target", args->what, "an IP address or namespace/vm")->required();
+  cmd->add_option("--network", args->network, "only this network");
+  JsonFlag(cmd, g);
+  ClusterFlag(cmd, g);
+  run["show"] = [&g, args] { return Show(g, args->what, args->network); };
 }
 
-json LeaseJson(const v1::Lease& l) {
-  json atts = json::array();
-  for (const auto& a : l.attachments())
-    atts.push_back({{"container_id", a.container_id()},
-                    {"ifname", a.ifname()},
-                    {"netns", a.netns()},
-                    {"node", a.node()},
-                    {"attached_at", a.attached_at()}});
-  return {{"network", l.network()},
-          {"owner_kind", l.owner_kind()},
-          {"owner", l.owner()},
-          {"ifname", l.ifname()},
-          {"ips", l.ips()},
-          {"state", l.state()},
-          {"attachments", atts},
-          {"created_at", l.created_at()},
-          {"reported_by", l.reported_by()}};
+void AddHistory(CLI::App& app, Global& g, Runners& run) {
+  struct Args {
+    v1::HistoryRequest req;
+    uint32_t limit = 0;  // 0: the daemon's default
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("history", "list lease events, newest first");
+  cmd->add_option("--vm", *args->req.mutable_vm(), "only this VM (namespace/name)");
+  cmd->add_option("--ip", *args->req.mutable_ip(), "only this address");
+  cmd->add_option("--network", *args->req.mutable_network(), "only this network");
+  // Numeric options are typed and ranged: "abc", "-1" or an overflow is a usage error
+  // (exit 2), never an exception that aborts the process.
+  cmd->add_option("--limit", args->limit, "at most this many events (default 100)")
+      ->check(CLI::Range(uint32_t{1}, kMaxHistoryLimit));
+  JsonFlag(cmd, g);
+  ClusterFlag(cmd, g);
+  run["history"] = [&g, args] {
+    args->req.set_limit(args->limit);
+    return History(g, args->req);
+  };
 }
 
-int Leases(const Global& g, const v1::LeaseFilter& filter) {
-  v1::ListLeasesRequest req;
-  *req.mutable_filter() = filter;
-  req.set_cluster(g.cluster);
-  v1::ListLeasesReply reply;
-  int rc = Report(g, Connect(g)->ListLeases(Context().get(), req, &reply), reply);
-  if (rc) return rc;
-  WarnUnreachable(reply);
-  if (g.json) {
-    json out = json::array();
-    for (const auto& l : reply.leases()) out.push_back(LeaseJson(l));
-    std::cout << out.dump(2) << "\n";
-    return 0;
-  }
-  // In a cluster view a VM's lease appears once per node that holds it: say whose row.
-  std::vector<std::string> header = {"NETWORK",   "KIND",  "OWNER",      "IFNAME",
-                                     "ADDRESSES", "STATE", "ATTACHED TO"};
-  if (g.cluster) header.insert(header.begin(), "NODE");
-  vmip::TextTable t(header);
-  for (const auto& l : reply.leases()) {
-    std::string ips, atts;
-    for (const auto& ip : l.ips()) ips += (ips.empty() ? "" : ",") + ip;
-    for (const auto& a : l.attachments())
-      atts += (atts.empty() ? "" : ",") + a.container_id().substr(0, 12) + "@" + a.node();
-    std::vector<std::string> row = {
-        l.network(), l.owner_kind(),           l.owner(), l.ifname(), ips,
-        l.state(),   atts.empty() ? "-" : atts};
-    if (g.cluster) row.insert(row.begin(), l.reported_by());
-    t.Add(row);
-  }
-  t.Print(std::cout);
-  return 0;
+void AddReserve(CLI::App& app, Global& g, Runners& run) {
+  struct Args {
+    v1::ReserveRequest req;
+    uint32_t count = 0;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("reserve",
+                                 "hold addresses the allocator never hands out; a VM claims one "
+                                 "with args.cni.reservation or VMIP_RESERVATION");
+  cmd->add_option("network", *args->req.mutable_network(), "network name")->required();
+  cmd->add_option("--name", *args->req.mutable_name(), "reservation name")->required();
+  auto* ip_opt = cmd->add_option("--ip", *args->req.mutable_ip(), "reserve this address");
+  cmd->add_option("--count", args->count, "reserve this many addresses from the pool")
+      ->excludes(ip_opt)
+      ->check(CLI::Range(uint32_t{1}, kMaxReserveCount));
+  JsonFlag(cmd, g);
+  run["reserve"] = [&g, args] {
+    args->req.set_count(args->count);
+    return Reserve(g, args->req);
+  };
 }
 
-int Pools(const Global& g) {
-  v1::ListPoolsReply reply;
-  int rc = Report(g, Connect(g)->ListPools(Context().get(), v1::ListPoolsRequest{}, &reply), reply);
-  if (rc) return rc;
-  if (g.json) {
-    json out = json::array();
-    for (const auto& p : reply.pools())
-      out.push_back({{"network", p.network()},
-                     {"ranges", p.ranges()},
-                     {"size", p.size()},
-                     {"used", p.used()},
-                     {"free", p.free()},
-                     {"out_of_range", p.out_of_range()}});
-    std::cout << out.dump(2) << "\n";
-    return 0;
-  }
-  vmip::TextTable t({"NETWORK", "RANGES", "SIZE", "USED", "FREE", "OUT OF RANGE"});
-  for (const auto& p : reply.pools()) {
-    std::string ranges;
-    for (const auto& r : p.ranges()) ranges += (ranges.empty() ? "" : " ") + r;
-    t.Add({p.network(), ranges, Count(p.size()), std::to_string(p.used()), Count(p.free()),
-           std::to_string(p.out_of_range())});
-  }
-  t.Print(std::cout);
-  return 0;
+void AddUnreserve(CLI::App& app, Global& g, Runners& run) {
+  auto req = std::make_shared<v1::UnreserveRequest>();
+  auto* cmd =
+      app.add_subcommand("unreserve", "give a reservation's unclaimed addresses back to the pool");
+  cmd->add_option("network", *req->mutable_network(), "network name")->required();
+  cmd->add_option("--name", *req->mutable_name(), "reservation name")->required();
+  JsonFlag(cmd, g);
+  run["unreserve"] = [&g, req] { return Unreserve(g, *req); };
 }
 
-// ready: exit 0 only when the daemon can serve (database open and, in cluster mode,
-// etcd reachable); the DaemonSet's readiness probe.
-int Status(const Global& g, bool ready) {
-  v1::DaemonStatusRequest req;
-  req.set_ready(ready);
-  v1::DaemonStatusReply r;
-  int rc = Report(g, Connect(g)->Status(Context().get(), req, &r), r);
-  if (rc) return rc;
-  json out = {{"version", r.version()},
-              {"node", r.node()},
-              {"db_path", r.db_path()},
-              {"schema_version", r.schema_version()},
-              {"started_at", r.started_at()},
-              {"leases", r.leases()},
-              {"attachments", r.attachments()},
-              {"pools", r.pools()},
-              {"spool_replayed", r.spool_replayed()},
-              {"socket", g.socket}};
-  if (g.json) {
-    std::cout << out.dump(2) << "\n";
-    return 0;
-  }
-  vmip::TextTable t({"FIELD", "VALUE"});
-  for (const auto& [k, v] : out.items())
-    t.Add({k, k == "started_at" ? TimeText(v.get<int64_t>())
-                                : (v.is_string() ? v.get<std::string>() : v.dump())});
-  t.Print(std::cout);
-  return 0;
+void AddRelease(CLI::App& app, Global& g, Runners& run) {
+  struct Args {
+    v1::ReleaseRequest req;
+    bool force = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd =
+      app.add_subcommand("release", "free a deleted VM's addresses (refused while attached)");
+  cmd->add_option("--vm", *args->req.mutable_vm(), "namespace/name of the VM")->required();
+  cmd->add_option("--network", *args->req.mutable_network(), "only this network (default: all)");
+  cmd->add_flag("--force", args->force, "also drop live attachments");
+  JsonFlag(cmd, g);
+  run["release"] = [&g, args] {
+    args->req.set_force(args->force);
+    return Release(g, args->req);
+  };
 }
 
-json EventJson(const v1::Event& e) {
-  return {{"at", e.at()},         {"network", e.network()}, {"kind", e.kind()},
-          {"owner", e.owner()},   {"ip", e.ip()},           {"container_id", e.container_id()},
-          {"ifname", e.ifname()}, {"node", e.node()}};
-}
-
-void PrintEvents(const google::protobuf::RepeatedPtrField<v1::Event>& events) {
-  vmip::TextTable t(
-      {"TIME", "NETWORK", "EVENT", "OWNER", "ADDRESS", "CONTAINER", "IFNAME", "NODE"});
-  for (const auto& e : events)
-    t.Add({TimeText(e.at()), e.network(), e.kind(), e.owner(), e.ip(),
-           e.container_id().substr(0, 12), e.ifname(), e.node()});
-  t.Print(std::cout);
-}
-
-int History(const Global& g, v1::HistoryRequest req) {
-  req.set_cluster(g.cluster);
-  v1::HistoryReply reply;
-  int rc = Report(g, Connect(g)->History(Context().get(), req, &reply), reply);
-  if (rc) return rc;
-  WarnUnreachable(reply);
-  if (g.json) {
-    json out = json::array();
-    for (const auto& e : reply.events()) out.push_back(EventJson(e));
-    std::cout << out.dump(2) << "\n";
-  } else {
-    PrintEvents(reply.events());
-  }
-  return 0;
-}
-
-// show <ip|namespace/vm>: the lease(s) and their recent history in one view.
-int Show(const Global& g, const std::string& what, const std::string& network) {
-  bool is_vm = what.find('/') != std::string::npos;
-  v1::ListLeasesRequest lq;
-  lq.mutable_filter()->set_network(network);
-  lq.set_cluster(g.cluster);
-  v1::HistoryRequest hq;
-  hq.set_network(network);
-  hq.set_cluster(g.cluster);
-  hq.set_limit(20);
-  if (is_vm) {
-    lq.mutable_filter()->set_vm(what);
-    hq.set_vm(what);
-  } else {
-    lq.mutable_filter()->set_ip(what);
-    hq.set_ip(what);
-  }
-  v1::ListLeasesReply leases;
-  int rc = Report(g, Connect(g)->ListLeases(Context().get(), lq, &leases), leases);
-  if (rc) return rc;
-  v1::HistoryReply history;
-  rc = Report(g, Connect(g)->History(Context().get(), hq, &history), history);
-  if (rc) return rc;
-  if (g.json) {
-    json out = {{"leases", json::array()}, {"history", json::array()}};
-    for (const auto& l : leases.leases()) out["leases"].push_back(LeaseJson(l));
-    for (const auto& e : history.events()) out["history"].push_back(EventJson(e));
-    std::cout << out.dump(2) << "\n";
-    return 0;
-  }
-  if (leases.leases().empty()) std::cout << "no lease holds " << what << "\n";
-  for (const auto& l : leases.leases()) {
-    std::string ips;
-    for (const auto& ip : l.ips()) ips += (ips.empty() ? "" : ", ") + ip;
-    std::cout << "network:   " << l.network() << "\nowner:     " << l.owner_kind() << " "
-              << l.owner() << "\nifname:    " << l.ifname() << "\naddresses: " << ips
-              << "\nstate:     " << l.state() << "\nsince:     " << TimeText(l.created_at())
-              << "\n";
-    for (const auto& a : l.attachments())
-      std::cout << "attached:  " << a.container_id() << " " << a.ifname() << " on " << a.node()
-                << " (" << a.netns() << ") since " << TimeText(a.attached_at()) << "\n";
-    std::cout << "\n";
-  }
-  std::cout << "history (newest first):\n";
-  PrintEvents(history.events());
-  return 0;
-}
-
-int Reserve(const Global& g, const v1::ReserveRequest& req) {
-  v1::ReserveReply reply;
-  int rc = Report(g, Connect(g)->Reserve(Context().get(), req, &reply), reply);
-  if (rc) return rc;
-  if (g.json) {
-    std::cout
-        << json({{"network", req.network()}, {"name", req.name()}, {"ips", reply.ips()}}).dump(2)
-        << "\n";
-  } else {
-    for (const auto& ip : reply.ips())
-      std::cout << "reserved " << ip << " as " << req.name() << "\n";
-  }
-  return 0;
-}
-
-int Unreserve(const Global& g, const v1::UnreserveRequest& req) {
-  v1::UnreserveReply reply;
-  int rc = Report(g, Connect(g)->Unreserve(Context().get(), req, &reply), reply);
-  if (rc) return rc;
-  if (g.json)
-    std::cout << json({{"network", req.network()},
-                       {"name", req.name()},
-                       {"released", reply.released()}})
-                     .dump(2)
-              << "\n";
-  else
-    std::cout << "released " << reply.released() << " unclaimed address(es) of " << req.name()
-              << "\n";
-  return 0;
-}
-
-int Release(const Global& g, const v1::ReleaseRequest& req) {
-  v1::ReleaseReply reply;
-  int rc = Report(g, Connect(g)->Release(Context().get(), req, &reply), reply);
-  if (rc) return rc;
-  if (g.json)
-    std::cout << json({{"vm", req.vm()}, {"ips", reply.ips()}}).dump(2) << "\n";
-  else
-    for (const auto& ip : reply.ips())
-      std::cout << "released " << ip << " of VM " << req.vm() << "\n";
-  return 0;
-}
-
-// Exit 0 when consistent, 1 when any problem is found.
-int Check(const Global& g) {
-  v1::CheckIntegrityReply reply;
-  int rc = Report(
-      g, Connect(g)->CheckIntegrity(Context().get(), v1::CheckIntegrityRequest{}, &reply), reply);
-  if (rc) return rc;
-  if (g.json) {
-    std::cout << json({{"ok", reply.problems().empty()},
-                       {"addresses_checked", reply.addresses_checked()},
-                       {"problems", reply.problems()}})
-                     .dump(2)
-              << "\n";
-  } else {
-    for (const auto& p : reply.problems()) std::cout << "PROBLEM: " << p << "\n";
-    std::cout << (reply.problems().empty() ? "ok" : "FAILED") << ": " << reply.addresses_checked()
-              << " addresses checked, " << reply.problems_size() << " problem(s)\n";
-  }
-  return reply.problems().empty() ? 0 : 1;
+void AddCheck(CLI::App& app, Global& g, Runners& run) {
+  JsonFlag(app.add_subcommand("check",
+                              "compare the lease table, the free sets and the spool; "
+                              "exit 1 on any problem"),
+           g);
+  run["check"] = [&g] { return Check(g); };
 }
 
 }  // namespace
@@ -335,108 +158,15 @@ int main(int argc, char** argv) {
   app.add_option("--socket", g.socket, "vmip-leased socket")->capture_default_str();
   app.add_flag("--json", g.json, "print JSON instead of a table");
   app.require_subcommand(1);
-  auto json_flag = [&g](CLI::App* cmd) {
-    cmd->add_flag("--json", g.json, "print JSON instead of a table");
-  };
-  auto cluster_flag = [&g](CLI::App* cmd) {
-    cmd->add_flag("--cluster", g.cluster, "ask every node of the cluster, not just this one");
-  };
-
-  v1::LeaseFilter filter;
-  auto* leases = app.add_subcommand("leases", "list leases (VM, pod and reservation bindings)");
-  leases->add_option("--network", *filter.mutable_network(), "only this network");
-  leases->add_option("--namespace", *filter.mutable_namespace_(), "only VMs in this namespace");
-  leases->add_option("--vm", *filter.mutable_vm(), "only this VM (name or namespace/name)");
-  leases->add_option("--state", *filter.mutable_state(), "attached or detached")
-      ->check(CLI::IsMember({"attached", "detached"}));
-  leases->add_option("--node", *filter.mutable_node(), "only leases attached on this node");
-  json_flag(leases);
-  cluster_flag(leases);
-  json_flag(app.add_subcommand("pools", "list pools with size, used and free addresses"));
-  bool ready = false;
-  auto* status = app.add_subcommand("status", "show daemon status");
-  json_flag(status);
-  status->add_flag("--ready", ready,
-                   "exit 1 unless ready to serve: database open and, in cluster mode, etcd "
-                   "reachable (the readiness probe)");
-
-  std::string what, show_network;
-  auto* show = app.add_subcommand(
-      "show", "show the lease holding an address, or a VM's leases, with history");
-  show->add_option("target", what, "an IP address or namespace/vm")->required();
-  show->add_option("--network", show_network, "only this network");
-  json_flag(show);
-  cluster_flag(show);
-
-  v1::HistoryRequest hist;
-  auto* history = app.add_subcommand("history", "list lease events, newest first");
-  history->add_option("--vm", *hist.mutable_vm(), "only this VM (namespace/name)");
-  history->add_option("--ip", *hist.mutable_ip(), "only this address");
-  history->add_option("--network", *hist.mutable_network(), "only this network");
-  // Numeric options are typed and ranged: "abc", "-1" or an overflow is a usage error
-  // (exit 2), never an exception that aborts the process.
-  uint32_t limit = 0;  // 0: the daemon's default
-  history->add_option("--limit", limit, "at most this many events (default 100)")
-      ->check(CLI::Range(uint32_t{1}, kMaxHistoryLimit));
-  json_flag(history);
-  cluster_flag(history);
-
-  v1::ReserveRequest res;
-  uint32_t count = 0;
-  auto* reserve =
-      app.add_subcommand("reserve",
-                         "hold addresses the allocator never hands out; a VM claims one "
-                         "with args.cni.reservation or VMIP_RESERVATION");
-  reserve->add_option("network", *res.mutable_network(), "network name")->required();
-  reserve->add_option("--name", *res.mutable_name(), "reservation name")->required();
-  auto* ip_opt = reserve->add_option("--ip", *res.mutable_ip(), "reserve this address");
-  reserve->add_option("--count", count, "reserve this many addresses from the pool")
-      ->excludes(ip_opt)
-      ->check(CLI::Range(uint32_t{1}, kMaxReserveCount));
-  json_flag(reserve);
-
-  v1::UnreserveRequest unres;
-  auto* unreserve =
-      app.add_subcommand("unreserve", "give a reservation's unclaimed addresses back to the pool");
-  unreserve->add_option("network", *unres.mutable_network(), "network name")->required();
-  unreserve->add_option("--name", *unres.mutable_name(), "reservation name")->required();
-  json_flag(unreserve);
-
-  v1::ReleaseRequest rel;
-  bool force = false;
-  auto* release =
-      app.add_subcommand("release", "free a deleted VM's addresses (refused while attached)");
-  release->add_option("--vm", *rel.mutable_vm(), "namespace/name of the VM")->required();
-  release->add_option("--network", *rel.mutable_network(), "only this network (default: all)");
-  release->add_flag("--force", force, "also drop live attachments");
-  json_flag(release);
-
-  json_flag(app.add_subcommand(
-      "check", "compare the lease table, the free sets and the spool; exit 1 on any problem"));
-
+  Runners run;
+  for (auto add : {AddLeases, AddPools, AddStatus, AddShow, AddHistory, AddReserve, AddUnreserve,
+                   AddRelease, AddCheck})
+    add(app, g, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help is 0; every usage error is 2, whatever CLI11's own code for it (104, 105...).
     return app.exit(e) == 0 ? 0 : 2;
   }
-  std::string cmd = app.get_subcommands().front()->get_name();
-  if (cmd == "leases") return Leases(g, filter);
-  if (cmd == "pools") return Pools(g);
-  if (cmd == "status") return Status(g, ready);
-  if (cmd == "show") return Show(g, what, show_network);
-  if (cmd == "history") {
-    hist.set_limit(limit);
-    return History(g, hist);
-  }
-  if (cmd == "reserve") {
-    res.set_count(count);
-    return Reserve(g, res);
-  }
-  if (cmd == "unreserve") return Unreserve(g, unres);
-  if (cmd == "release") {
-    rel.set_force(force);
-    return Release(g, rel);
-  }
-  return Check(g);
+  return run.at(app.get_subcommands().front()->get_name())();
 }

@@ -63,9 +63,8 @@ v1::CheckIntegrityReply LeaseService::CheckIntegrity(const std::string& spool_di
   for (const auto& a : atts.value()) attached[a.lease_id]++;
   for (const LeaseRow& l : leases.value()) {
     if (l.addresses.empty())
-      problems.push_back(l.network + ": lease of " + l.owner_kind + " " + l.owner +
-                         " has no address");
-    if (l.owner_kind == "pod" && !attached.count(l.id))
+      problems.push_back(l.network + ": lease of " + l.DescribeOwner() + " has no address");
+    if (l.owner_kind == OwnerKind::kPod && !attached.count(l.id))
       problems.push_back(l.network + ": pod lease " + l.owner +
                          " has no attachment (leaked; DEL lost)");
     for (const auto& a : l.addresses)

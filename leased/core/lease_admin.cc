@@ -13,7 +13,7 @@ constexpr uint32_t kMaxReserve = 4096;
 
 v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (cluster_)
+  if (coordinator_->clustered())
     return WithError<v1::ReserveReply>(
         MakeError(kInvalidConfig, "reservations are not supported in cluster mode yet"));
   auto it = networks_.find(req.network());
@@ -50,9 +50,17 @@ v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
       e = picked.error();
       break;
     }
-    LeaseRow lease{
-        0, req.network(), "reservation", req.name(), "", "#" + picked.value()[0].ip, now, "", {}, 0,
-        ""};
+    LeaseRow lease{0,
+                   req.network(),
+                   OwnerKind::kReservation,
+                   req.name(),
+                   "",
+                   "#" + picked.value()[0].ip,
+                   now,
+                   "",
+                   {},
+                   0,
+                   ""};
     auto id = BindNew(net, lease, picked.value());
     if (!id.ok()) e = id.error();
     for (const AddressRow& a : picked.value()) {
@@ -77,7 +85,7 @@ v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
 v1::UnreserveReply LeaseService::Unreserve(const v1::UnreserveRequest& req) {
   std::lock_guard<std::mutex> lock(mu_);
   Transaction txn(store_);
-  auto held = store_->LeasesOf(req.network(), "reservation", req.name());
+  auto held = store_->LeasesOf(req.network(), OwnerKind::kReservation, req.name());
   if (!held.ok()) return WithError<v1::UnreserveReply>(held.error());
   std::vector<Released> released;
   Error e = txn.Begin();
@@ -101,10 +109,10 @@ v1::UnreserveReply LeaseService::Unreserve(const v1::UnreserveRequest& req) {
 v1::ReleaseReply LeaseService::Release(const v1::ReleaseRequest& req) {
   if (req.vm().find('/') == std::string::npos)
     return WithError<v1::ReleaseReply>(MakeError(kInvalidConfig, "--vm must be namespace/name"));
-  if (cluster_) return ReleaseInCluster(req);
+  if (coordinator_->clustered()) return coordinator_->Release(req);
   std::lock_guard<std::mutex> lock(mu_);
   Transaction txn(store_);
-  auto leases = store_->LeasesOf(req.network(), "vm", req.vm());
+  auto leases = store_->LeasesOf(req.network(), OwnerKind::kVm, req.vm());
   if (!leases.ok()) return WithError<v1::ReleaseReply>(leases.error());
   if (leases.value().empty())
     return WithError<v1::ReleaseReply>(

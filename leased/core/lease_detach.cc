@@ -16,10 +16,7 @@ namespace vmip {
 // remove a newer attachment with the same key.
 Error LeaseService::DropAttachment(const AttachmentRow& att, const LeaseRow& lease) {
   Error e = store_->DeleteAttachment(att);
-  if (!e.code && cluster_)
-    e = store_->AddOutbox(OutboxRow{0, OutboxOp::kDetach, att.network,
-                                    AttachmentKey(att.container_id, att.ifname),
-                                    OwnerKey(lease) + " " + att.cluster_token});
+  if (!e.code) e = coordinator_->QueueDetach(att, lease);
   return e;
 }
 
@@ -31,45 +28,39 @@ Error LeaseService::Detach(const AttachmentRow& att, std::vector<Released>* rele
   const LeaseRow& lease = *found.value();
   Error e = DropAttachment(att, lease);
   if (e.code) return e;
-  std::string owner = lease.owner_kind + ":" + lease.owner;
+  std::string owner = lease.Key().Tag();
   std::string ip = lease.addresses.empty() ? "" : lease.addresses[0].ip;
-  e = store_->AppendEvent(
-      EventRow{now, att.network, "detach", owner, ip, att.container_id, att.ifname, node_});
-  if (e.code || (lease.owner_kind != "pod" && lease.handed_to.empty())) return e;
+  e = store_->AppendEvent(EventRow{now, att.network, EventKind::kDetach, owner, ip,
+                                   att.container_id, att.ifname, node_});
+  if (e.code || (lease.owner_kind != OwnerKind::kPod && lease.handed_to.empty())) return e;
   auto left = store_->CountAttachments(lease.id);
   if (!left.ok()) return left.error();
   if (left.value() > 0) return Error{};
-  if (lease.owner_kind != "pod") return DropHandedOver(lease, released);
+  if (lease.owner_kind != OwnerKind::kPod) return DropHandedOver(lease, released);
   return FreeLease(lease, att.container_id, released);
 }
 
 Error LeaseService::FreeLease(const LeaseRow& lease, const std::string& container_id,
                               std::vector<Released>* released, bool queue_cluster_release) {
   int64_t now = clock_();
-  std::string owner = lease.owner_kind + ":" + lease.owner;
+  std::string owner = lease.Key().Tag();
   std::string first_ip = lease.addresses.empty() ? "" : lease.addresses[0].ip;
   if (!lease.reservation.empty()) {
-    Error e = store_->Reown(lease.id, "reservation", lease.reservation, "#" + first_ip, "");
+    Error e =
+        store_->Reown(lease.id, OwnerKind::kReservation, lease.reservation, "#" + first_ip, "");
     if (!e.code)
-      e = store_->AppendEvent(EventRow{now, lease.network, "unclaim", owner, first_ip, container_id,
-                                       lease.ifname, node_});
+      e = store_->AppendEvent(EventRow{now, lease.network, EventKind::kUnclaim, owner, first_ip,
+                                       container_id, lease.ifname, node_});
     return e;
   }
   if (Error e = store_->DeleteLease(lease.id); e.code) return e;
-  if (cluster_ && queue_cluster_release) {
-    // The row names the binding's version: a late replay never frees a newer one.
-    std::string ips;
-    for (const AddressRow& a : lease.addresses) ips += (ips.empty() ? "" : ",") + a.ip;
-    if (Error e = store_->AddOutbox(OutboxRow{0, OutboxOp::kRelease, lease.network, OwnerKey(lease),
-                                              std::to_string(lease.cluster_revision) + " " + ips});
-        e.code)
-      return e;
-  }
+  if (queue_cluster_release)
+    if (Error e = coordinator_->QueueRelease(lease); e.code) return e;
   auto net = networks_.find(lease.network);
   for (const AddressRow& a : lease.addresses) {
     if (Error e = store_->MarkReleased(lease.network, a.ip, now); e.code) return e;
-    Error e = store_->AppendEvent(
-        EventRow{now, lease.network, "release", owner, a.ip, container_id, lease.ifname, node_});
+    Error e = store_->AppendEvent(EventRow{now, lease.network, EventKind::kRelease, owner, a.ip,
+                                           container_id, lease.ifname, node_});
     if (e.code) return e;
     auto ip = ParseIp(a.ip);
     if (ip && net != networks_.end()) released->push_back(Released{net->second.get(), *ip});
@@ -121,7 +112,7 @@ v1::DelReply LeaseService::Del(const v1::DelRequest& req) {
   bool detached = false;
   std::string ips;
   Error committed = commits_.Run([&] { e = DelLocked(req, &detached, &ips); },
-                                 /*grouped=*/cluster_ == nullptr);
+                                 /*grouped=*/!coordinator_->clustered());
   if (!e.code) e = committed;  // the commit group logged why
   if (e.code) return WithError<v1::DelReply>(e);
   const v1::Caller& c = req.caller();
@@ -158,6 +149,20 @@ v1::GcReply LeaseService::Gc(const v1::GcRequest& req) {
   v1::GcReply reply;
   reply.set_dropped(dropped);
   return reply;
+}
+
+Error LeaseService::DropHandedOver(const LeaseRow& lease, std::vector<Released>* released) {
+  if (Error e = store_->DeleteLease(lease.id); e.code) return e;
+  std::string ip = lease.addresses.empty() ? "" : lease.addresses[0].ip;
+  if (Error e = store_->AppendEvent(EventRow{clock_(), lease.network, EventKind::kDropCopy,
+                                             lease.Key().Tag(), ip, "", lease.ifname, node_});
+      e.code)
+    return e;
+  auto net = networks_.find(lease.network);
+  for (const AddressRow& a : lease.addresses)
+    if (auto parsed = ParseIp(a.ip); parsed && net != networks_.end())
+      released->push_back(Released{net->second.get(), *parsed, /*handed_over=*/true});
+  return Error{};
 }
 
 }  // namespace vmip

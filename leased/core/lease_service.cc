@@ -128,8 +128,7 @@ Result<LeaseService::Network*> LeaseService::NetworkFor(const std::string& name,
 Error LeaseService::HolderError(const std::string& network, const std::string& ip) {
   auto holder = store_->FindHolder(network, ip);
   if (!holder.ok()) return holder.error();
-  std::string who =
-      holder.value() ? holder.value()->owner_kind + " " + holder.value()->owner : "another owner";
+  std::string who = holder.value() ? holder.value()->DescribeOwner() : "another owner";
   return MakeError(kAddressHeld, "address " + ip + " on network " + network + " is held by " + who);
 }
 
@@ -162,27 +161,25 @@ Error LeaseService::CheckLeaseFits(Network& net, const LeaseRow& lease,
     if (!ip || a.range_set >= static_cast<int>(net.pool->sets().size()) ||
         !net.pool->RangeContaining(a.range_set, *ip))
       return MakeError(kBoundOutsidePool,
-                       lease.owner_kind + " " + lease.owner + " is bound to " + a.ip +
-                           ", which network " + lease.network +
+                       lease.DescribeOwner() + " is bound to " + a.ip + ", which network " +
+                           lease.network +
                            " no longer contains; fix the pool config or release the lease");
     if (net.pool->IsReserved(*ip))
       return MakeError(
           kBoundOutsidePool,
-          lease.owner_kind + " " + lease.owner + " is bound to " + a.ip + ", which network " +
-              lease.network +
+          lease.DescribeOwner() + " is bound to " + a.ip + ", which network " + lease.network +
               " now reserves (gateway or exclude); fix the pool config or release the lease");
     const IpAddress& want = requested[a.range_set];
     if (!IsNone(want) && want != *ip)
-      return MakeError(kLeaseMismatch, lease.owner_kind + " " + lease.owner + " is bound to " +
-                                           a.ip + "; requested " + want.ToString() +
+      return MakeError(kLeaseMismatch, lease.DescribeOwner() + " is bound to " + a.ip +
+                                           "; requested " + want.ToString() +
                                            " (release the lease to move it)");
   }
   if (lease.addresses.size() != net.pool->sets().size())
-    return MakeError(kBoundOutsidePool, lease.owner_kind + " " + lease.owner + " holds " +
-                                            std::to_string(lease.addresses.size()) +
-                                            " addresses but network " + lease.network + " has " +
-                                            std::to_string(net.pool->sets().size()) +
-                                            " range sets");
+    return MakeError(kBoundOutsidePool,
+                     lease.DescribeOwner() + " holds " + std::to_string(lease.addresses.size()) +
+                         " addresses but network " + lease.network + " has " +
+                         std::to_string(net.pool->sets().size()) + " range sets");
   return Error{};
 }
 
@@ -194,9 +191,8 @@ Result<int64_t> LeaseService::BindNew(Network& net, const LeaseRow& lease,
     Error e = store_->InsertAddress(id.value(), lease.network, a);
     if (!e.code) e = store_->ClearReleased(lease.network, a.ip);
     if (!e.code)
-      e = store_->AppendEvent(EventRow{lease.created_at, lease.network, "bind",
-                                       lease.owner_kind + ":" + lease.owner, a.ip, "", lease.ifname,
-                                       node_});
+      e = store_->AppendEvent(EventRow{lease.created_at, lease.network, EventKind::kBind,
+                                       lease.Key().Tag(), a.ip, "", lease.ifname, node_});
     if (e.code) return e;
   }
   return id;
@@ -241,73 +237,66 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
     if (e = CheckLeaseFits(net, *lease.value(), requested.value()); e.code) return e;
     return ReplyFor(net, *lease.value());
   }
-  uncommitted_notices_.clear();
-  std::vector<AddressRow> fresh;
-  bool claimed = false;
-  auto lease = LeaseForAdd(net, c, owner.value(), now, requested.value(), &fresh, &claimed);
+  AddContext ctx{net, c, owner.value(), now, requested.value(), {}, false};
+  auto lease = LeaseForAdd(ctx);
   if (!lease.ok()) return lease.error();
-  std::string token = cluster_ ? NewToken() : "";
-  e = store_->InsertAttachment(AttachmentRow{c.network(), c.container_id(), c.ifname(), c.netns(),
-                                             node_, lease.value().id, now, token});
+  std::string token = coordinator_->clustered() ? NewToken() : "";
+  AttachmentRow att_row{c.network(), c.container_id(), c.ifname(), c.netns(),
+                        node_,       lease.value().id, now,        token};
+  e = store_->InsertAttachment(att_row);
   if (!e.code)
     e = store_->AppendEvent(
-        EventRow{now, c.network(), "attach", owner.value().KindName() + ":" + owner.value().name,
+        EventRow{now, c.network(), EventKind::kAttach, owner.value().Key().Tag(),
                  lease.value().addresses.empty() ? "" : lease.value().addresses[0].ip,
                  c.container_id(), c.ifname(), node_});
   if (!e.code && !net.saved) e = store_->SavePool(c.network(), net.config, now);
   // The cluster hears of the attachment before the local commit: an unreachable
   // etcd fails the ADD instead of leaving an attachment the cluster never saw.
-  if (!e.code && cluster_)
-    e = cluster_->Attach(c.network(), AttachmentKey(c.container_id(), c.ifname()),
-                         OwnerKey(lease.value()), token, lease.value().cluster_revision);
+  if (!e.code) e = coordinator_->Attach(att_row, lease.value());
   if (!e.code) e = txn.Commit();
   if (e.code) {
-    txn.Rollback();                // before the etcd call below: no write lock held across it
-    uncommitted_notices_.clear();  // nothing was handed off
-    if (claimed) UnclaimAfterFailure(lease.value());
+    txn.Rollback();  // before the etcd call below: no write lock held across it
+    coordinator_->FinishAdd(ctx, lease.value(), /*committed=*/false);
     return e;
   }
-  for (auto& n : uncommitted_notices_) notices_.push_back(std::move(n));
-  uncommitted_notices_.clear();
+  coordinator_->FinishAdd(ctx, lease.value(), /*committed=*/true);
   net.saved = true;
-  for (const AddressRow& a : fresh) net.allocator->Take(*ParseIp(a.ip));
+  for (const AddressRow& a : ctx.fresh) net.allocator->Take(*ParseIp(a.ip));
   return ReplyFor(net, lease.value());
 }
 
-Result<LeaseRow> LeaseService::NewLease(Network& net, const v1::Caller& c, const Owner& owner,
-                                        int64_t now, const std::vector<AddressRow>& addrs,
+Result<LeaseRow> LeaseService::NewLease(const AddContext& ctx, const std::vector<AddressRow>& addrs,
                                         int64_t cluster_revision) {
-  LeaseRow lease{0,  c.network(), owner.KindName(), owner.name, "", c.ifname(), now,
-                 "", addrs,       cluster_revision, ""};
-  auto id = BindNew(net, lease, addrs);
+  const v1::Caller& c = ctx.caller;
+  LeaseRow lease{0,       c.network(), ctx.owner.kind, ctx.owner.name,   "", c.ifname(),
+                 ctx.now, "",          addrs,          cluster_revision, ""};
+  auto id = BindNew(ctx.net, lease, addrs);
   if (!id.ok()) return id.error();
   lease.id = id.value();
   return lease;
 }
 
 // The lease an ADD attaches to: the owner's own, a claimed reservation, or a new
-// binding. `fresh` receives the addresses the free sets take after the commit.
-Result<LeaseRow> LeaseService::LeaseForAdd(Network& net, const v1::Caller& c, const Owner& owner,
-                                           int64_t now, const std::vector<IpAddress>& requested,
-                                           std::vector<AddressRow>* fresh, bool* claimed) {
-  auto found = store_->FindLease(c.network(), owner.KindName(), owner.name, c.ifname());
+// binding. ctx.fresh receives the addresses the free sets take after the commit.
+Result<LeaseRow> LeaseService::LeaseForAdd(AddContext& ctx) {
+  const v1::Caller& c = ctx.caller;
+  auto found = store_->FindLease(c.network(), ctx.owner.kind, ctx.owner.name, c.ifname());
   if (!found.ok()) return found.error();
   std::optional<LeaseRow> lease = found.value();
-  if (cluster_)
-    return ClusteredLease(net, c, owner, now, requested, std::move(lease), fresh, claimed);
+  if (coordinator_->clustered()) return coordinator_->LeaseForAdd(ctx, std::move(lease));
   if (!lease && !c.reservation().empty()) {
-    auto reserved = ClaimReservation(c, owner);
+    auto reserved = ClaimReservation(ctx);
     if (!reserved.ok()) return reserved.error();
     lease = reserved.value();
   }
   if (lease) {
-    if (Error e = CheckLeaseFits(net, *lease, requested); e.code) return e;
+    if (Error e = CheckLeaseFits(ctx.net, *lease, ctx.requested); e.code) return e;
     return *lease;
   }
-  auto picked = PickAddresses(net, requested);
+  auto picked = PickAddresses(ctx.net, ctx.requested);
   if (!picked.ok()) return picked.error();
-  *fresh = picked.value();
-  return NewLease(net, c, owner, now, *fresh);
+  ctx.fresh = picked.value();
+  return NewLease(ctx, ctx.fresh);
 }
 
 v1::AddReply LeaseService::Add(const v1::AddRequest& req) {
@@ -317,7 +306,7 @@ v1::AddReply LeaseService::Add(const v1::AddRequest& req) {
         ReadSession session(store_);  // NetworkFor reads before AddLocked's transaction
         reply = AddLocked(req);
       },
-      /*grouped=*/cluster_ == nullptr);
+      /*grouped=*/!coordinator_->clustered());
   if (committed.code && reply.ok()) reply = committed;
   const v1::Caller& c = req.caller();
   std::string who = Field("network", c.network()) + Field("container", c.container_id()) +
@@ -347,21 +336,23 @@ void LeaseService::RebuildNetwork(const std::string& name) {
 
 // A reservation (vmipctl reserve) becomes this owner's lease; its address never
 // went through the allocator, so the free sets do not change.
-Result<LeaseRow> LeaseService::ClaimReservation(const v1::Caller& c, const Owner& owner) {
-  auto held = store_->LeasesOf(c.network(), "reservation", c.reservation());
+Result<LeaseRow> LeaseService::ClaimReservation(const AddContext& ctx) {
+  const v1::Caller& c = ctx.caller;
+  const Owner& owner = ctx.owner;
+  auto held = store_->LeasesOf(c.network(), OwnerKind::kReservation, c.reservation());
   if (!held.ok()) return held.error();
   if (held.value().empty())
     return MakeError(kUnknownReservation, "reservation \"" + c.reservation() + "\" on network " +
                                               c.network() +
                                               " does not exist or has no unclaimed address");
   LeaseRow lease = held.value().front();
-  Error e = store_->Reown(lease.id, owner.KindName(), owner.name, c.ifname(), c.reservation());
+  Error e = store_->Reown(lease.id, owner.kind, owner.name, c.ifname(), c.reservation());
   if (!e.code)
-    e = store_->AppendEvent(EventRow{
-        clock_(), c.network(), "claim", owner.KindName() + ":" + owner.name,
-        lease.addresses.empty() ? "" : lease.addresses[0].ip, c.container_id(), c.ifname(), node_});
+    e = store_->AppendEvent(EventRow{clock_(), c.network(), EventKind::kClaim, owner.Key().Tag(),
+                                     lease.addresses.empty() ? "" : lease.addresses[0].ip,
+                                     c.container_id(), c.ifname(), node_});
   if (e.code) return e;
-  lease.owner_kind = owner.KindName();
+  lease.owner_kind = owner.kind;
   lease.owner = owner.name;
   lease.ifname = c.ifname();
   lease.reservation = c.reservation();

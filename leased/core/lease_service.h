@@ -13,22 +13,18 @@
 #include <string>
 #include <vector>
 
+#include "add_context.h"
 #include "allocator.h"
-#include "cluster_store.h"
+#include "cluster_coordinator.h"
 #include "commit_group.h"
 #include "error.h"
-#include "handoff_sender.h"
 #include "lease_store.h"
+#include "network_state.h"
 #include "owner.h"
 #include "pool.h"
 #include "vmip.pb.h"
 
 namespace vmip {
-
-// Cluster keys of a lease and of an attachment (see cluster_store.h).
-std::string OwnerKey(const LeaseRow& lease);
-std::string OwnerKey(const Owner& owner, const std::string& ifname);
-std::string AttachmentKey(const std::string& container_id, const std::string& ifname);
 
 class LeaseService {
  public:
@@ -67,31 +63,15 @@ class LeaseService {
   // Seconds a released address is held back even when nothing else is free.
   void SetReuseCooldown(int64_t seconds) { reuse_cooldown_ = seconds; }
 
-  // Cluster mode (cluster_binding.cc). The store outlives the service.
-  void SetCluster(ClusterStore* cluster) { cluster_ = cluster; }
-  // Applies queued cluster changes (DEL while etcd was unreachable) and, after a
-  // start or a lost liveness lease, re-registers this node's attachments.
-  // Called from a background thread; takes the lock only around database work.
-  void FlushOutbox();
-  // Reloads which addresses other nodes hold, so ones they freed are reused here.
-  void RefreshRemote();
-  // Follows the cluster's address changes (etcd watch) from now on: an address
-  // another node frees is reusable here within about a second.
-  void WatchCluster();
-  void ApplyAddressChange(const AddressChange& change);
-  // Hand-off notices go to the node a binding was adopted from.
-  void SetPeers(HandoffSender* peers) { peers_ = peers; }
-  // A peer adopted a binding this node made (peer_service.cc).
-  void RecordHandoff(const v1::HandoffNotice& notice);
+  // Cluster mode: what ADD, DEL and release agree with the cluster (cluster/).
+  // Standalone by default. It outlives the service; set once before serving.
+  void SetCoordinator(ClusterCoordinator* coordinator) { coordinator_ = coordinator; }
 
  private:
-  struct Network {
-    std::unique_ptr<Pool> pool;
-    std::unique_ptr<Allocator> allocator;
-    std::string config;           // serialized PoolConfig, to notice changes
-    bool cluster_synced = false;  // remote bindings loaded into the free sets
-    bool saved = false;           // config is the one in the pools table
-  };
+  // The cluster coordinator works on this node's table and free sets under mu_,
+  // through the members below, exactly as the service's own requests do.
+  friend class ClusterStoreCoordinator;
+  using Network = NetworkState;
   struct Released {
     Network* net;
     IpAddress ip;
@@ -116,39 +96,18 @@ class LeaseService {
   // Deletes this node's copy of a binding another node adopted; the address stays
   // taken (by that node).
   Error DropHandedOver(const LeaseRow& lease, std::vector<Released>* released);
-  Error DropReleasedElsewhere(const std::string& network, const std::string& ip);
-  v1::ReleaseReply ReleaseInCluster(const v1::ReleaseRequest& req);
   // The local part of a release: leases and (with force) their attachments.
   Error ReleaseLocal(const std::vector<LeaseRow>& leases, bool force, bool queue_cluster,
                      std::vector<Released>* released);
-  // Applies one queued cluster change; code 11 means "keep it for later".
-  Error ApplyOutboxRow(const OutboxRow& row);
-  // claimed: set when this ADD created the owner's cluster binding (and so must give
-  // it back if the local commit fails); an adopted binding belongs to another node.
-  Result<LeaseRow> LeaseForAdd(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
-                               const std::vector<IpAddress>& requested,
-                               std::vector<AddressRow>* fresh, bool* claimed);
-  Result<LeaseRow> NewLease(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
-                            const std::vector<AddressRow>& addrs, int64_t cluster_revision = 0);
-  Result<LeaseRow> ClusteredLease(Network& net, const v1::Caller& c, const Owner& owner,
-                                  int64_t now, const std::vector<IpAddress>& requested,
-                                  std::optional<LeaseRow> lease, std::vector<AddressRow>* fresh,
-                                  bool* claimed);
-  Result<LeaseRow> Adopt(Network& net, const v1::Caller& c, const Owner& owner, int64_t now,
-                         const ClusterBinding& binding, std::vector<AddressRow>* fresh);
-  // A local lease whose binding is held by another node: make it this node's again.
-  void QueueHandoff(const v1::Caller& c, const std::string& owner_key, const std::string& ip,
-                    const std::string& from_node);
-  Error Reclaim(const v1::Caller& c, const std::string& key, const ClusterBinding& binding,
-                LeaseRow* lease);
-  Error SyncFromCluster(Network& net);
-  Error ResyncAttachments();
-  void UnclaimAfterFailure(const LeaseRow& lease);
+  // The lease an ADD attaches to; sets ctx.fresh and ctx.claimed (add_context.h).
+  Result<LeaseRow> LeaseForAdd(AddContext& ctx);
+  Result<LeaseRow> NewLease(const AddContext& ctx, const std::vector<AddressRow>& addrs,
+                            int64_t cluster_revision = 0);
   // Gives a lease's addresses back: to its reservation if it was claimed from one,
   // else to the pool (recorded as released, for oldest-first reuse).
   Error FreeLease(const LeaseRow& lease, const std::string& container_id,
                   std::vector<Released>* released, bool queue_cluster_release = true);
-  Result<LeaseRow> ClaimReservation(const v1::Caller& c, const Owner& owner);
+  Result<LeaseRow> ClaimReservation(const AddContext& ctx);
   void ApplyReleased(const std::vector<Released>& released);
   // After a failed transaction that already touched the free sets.
   void RebuildNetwork(const std::string& name);
@@ -166,22 +125,20 @@ class LeaseService {
   //  - networks_ and everything a Network owns (pool, allocator free sets,
   //    config bytes, saved, cluster_synced), so the free sets change only together
   //    with the commit that justifies the change;
-  //  - notices_ and uncommitted_notices_.
+  //  - the coordinator's hand-off notice queues (cluster_store_coordinator.h).
   // The cluster store and peers are not guarded by it: quorum reads, outbox
   // replay, attachment resync and hand-off sends run without it (versions re-check
-  // what they read); ADD's binding/attach calls and ReleaseInCluster's
-  // compare-and-swap are made while holding it, so they order with local commits.
+  // what they read); ADD's binding/attach calls (coordinator_->LeaseForAdd, Attach,
+  // FinishAdd) and the cluster release's compare-and-swap are made while holding it,
+  // so they order with local commits.
   // Set once before the daemon serves, then only read: node_, clock_, started_at_,
-  // cluster_, peers_, reuse_cooldown_. resync_needed_ belongs to the one thread
-  // that runs FlushOutbox.
+  // coordinator_, reuse_cooldown_. The coordinator's resync flag belongs to the one
+  // thread that runs its Flush().
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Network>> networks_;
   CommitGroup commits_;  // runs ADD and DEL under mu_
-  ClusterStore* cluster_ = nullptr;
-  HandoffSender* peers_ = nullptr;
-  std::vector<v1::HandoffNotice> notices_;              // to send, outside the lock
-  std::vector<v1::HandoffNotice> uncommitted_notices_;  // of the ADD in progress
-  bool resync_needed_ = true;
+  StandaloneCoordinator standalone_;
+  ClusterCoordinator* coordinator_ = &standalone_;
   int64_t reuse_cooldown_ = 0;
 };
 

@@ -57,7 +57,7 @@ v1::ListLeasesReply LeaseService::ListLeases(const v1::ListLeasesRequest& req) {
   for (const LeaseRow& row : leases.value()) {
     v1::Lease l;
     l.set_network(row.network);
-    l.set_owner_kind(row.owner_kind);
+    l.set_owner_kind(OwnerKindName(row.owner_kind));
     l.set_owner(row.owner);
     l.set_ifname(row.ifname);
     l.set_created_at(row.created_at);
@@ -105,12 +105,10 @@ v1::ListPoolsReply LeaseService::ListPools() {
 
 v1::DaemonStatusReply LeaseService::DaemonStatus(bool check_ready) {
   // Outside the lock: an unreachable etcd must not stall ADDs for a probe.
-  if (check_ready && cluster_) {
-    auto nodes = cluster_->Nodes();
-    if (!nodes.ok())
-      return WithError<v1::DaemonStatusReply>(MakeError(
-          kTryAgainLater, "not ready: the cluster store is unreachable: " + nodes.error().msg));
-  }
+  if (check_ready)
+    if (Error e = coordinator_->CheckReachable(); e.code)
+      return WithError<v1::DaemonStatusReply>(
+          MakeError(kTryAgainLater, "not ready: the cluster store is unreachable: " + e.msg));
   std::lock_guard<std::mutex> lock(mu_);
   v1::DaemonStatusReply reply;
   reply.set_version(VMIP_VERSION);
@@ -144,7 +142,7 @@ v1::HistoryReply LeaseService::History(const v1::HistoryRequest& req) {
     v1::Event* out = reply.add_events();
     out->set_at(e.at);
     out->set_network(e.network);
-    out->set_kind(e.kind);
+    out->set_kind(EventKindName(e.kind));
     out->set_owner(e.owner);
     out->set_ip(e.ip);
     out->set_container_id(e.container_id);

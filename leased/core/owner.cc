@@ -59,24 +59,6 @@ Result<Owner> VmOwner(const std::string& ns, const std::string& vm, const std::s
 
 }  // namespace
 
-std::string Owner::KindName() const {
-  switch (kind) {
-    case OwnerKind::kVm:
-      return "vm";
-    case OwnerKind::kReservation:
-      return "reservation";
-    case OwnerKind::kPod:
-      break;
-  }
-  return "pod";
-}
-
-OwnerKind OwnerKindFromName(const std::string& name) {
-  if (name == "vm") return OwnerKind::kVm;
-  if (name == "reservation") return OwnerKind::kReservation;
-  return OwnerKind::kPod;
-}
-
 Result<Owner> ResolveOwner(const v1::Caller& caller) {
   const std::string ns =
       caller.pod_namespace().empty() ? kDefaultNamespace : caller.pod_namespace();

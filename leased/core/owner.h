@@ -4,21 +4,19 @@
 #include <string>
 
 #include "error.h"
+#include "owner_key.h"
 #include "vmip.pb.h"
 
 namespace vmip {
-
-enum class OwnerKind { kVm, kPod, kReservation };
 
 struct Owner {
   OwnerKind kind = OwnerKind::kPod;
   std::string name;  // "namespace/vm", or the container ID for pods
 
-  std::string KindName() const;
+  std::string KindName() const { return OwnerKindName(kind); }
   std::string Describe() const { return KindName() + " " + name; }
+  OwnerKey Key(const std::string& ifname = "") const { return OwnerKey{kind, name, ifname}; }
 };
-
-OwnerKind OwnerKindFromName(const std::string& name);
 
 // The namespace of a VM when the runtime passes no K8S_POD_NAMESPACE (podman's CNI
 // backend passes K8S_POD_NAME only), and of a VMIP_VM name without "namespace/".

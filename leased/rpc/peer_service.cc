@@ -29,7 +29,7 @@ grpc::Status PeerService::History(grpc::ServerContext*, const v1::HistoryRequest
 
 grpc::Status PeerService::Handoff(grpc::ServerContext*, const v1::HandoffNotice* q,
                                   v1::HandoffReply*) {
-  s_->RecordHandoff(*q);
+  if (coordinator_) coordinator_->RecordHandoff(*q);
   return grpc::Status::OK;
 }
 

@@ -10,7 +10,9 @@ namespace vmip {
 
 class PeerService final : public v1::Peer::Service {
  public:
-  explicit PeerService(LeaseService* s) : s_(s) {}
+  // coordinator: where hand-off notices go (null: ignored, standalone).
+  PeerService(LeaseService* s, ClusterCoordinator* coordinator)
+      : s_(s), coordinator_(coordinator) {}
   grpc::Status ListLeases(grpc::ServerContext*, const v1::ListLeasesRequest* q,
                           v1::ListLeasesReply* r) override;
   grpc::Status History(grpc::ServerContext*, const v1::HistoryRequest* q,
@@ -20,6 +22,7 @@ class PeerService final : public v1::Peer::Service {
 
  private:
   LeaseService* s_;
+  ClusterCoordinator* coordinator_;
 };
 
 // Cluster-wide views for vmipctl --cluster: this node's rows plus every live

@@ -94,7 +94,8 @@ LeaseRow LeaseStore::ReadLease(Statement& q) {
   LeaseRow l;
   l.id = q.Int(0);
   l.network = q.Text(1);
-  l.owner_kind = q.Text(2);
+  // The schema's CHECK admits only the three names ParseOwnerKind knows.
+  l.owner_kind = ParseOwnerKind(q.Text(2)).value_or(OwnerKind::kPod);
   l.owner = q.Text(3);
   l.owner_uid = q.Text(4);
   l.ifname = q.Text(5);
@@ -125,15 +126,14 @@ Error LeaseStore::LoadAddresses(LeaseRow& lease) {
   return Error{};
 }
 
-Result<std::optional<LeaseRow>> LeaseStore::FindLease(const std::string& network,
-                                                      const std::string& kind,
+Result<std::optional<LeaseRow>> LeaseStore::FindLease(const std::string& network, OwnerKind kind,
                                                       const std::string& owner,
                                                       const std::string& ifname) {
   Statement& q = db_->Prepare(std::string("SELECT ") + kLeaseColumns +
                               " FROM leases WHERE network = ?1 AND owner_kind = ?2 AND "
                               "owner = ?3 AND ifname = ?4");
-  q.Bind(1, network).Bind(2, kind).Bind(3, owner).Bind(4, ifname);
-  return ReadOneLease(q, "the lease of " + kind + " " + owner);
+  q.Bind(1, network).Bind(2, std::string(OwnerKindName(kind))).Bind(3, owner).Bind(4, ifname);
+  return ReadOneLease(q, "the lease of " + std::string(OwnerKindName(kind)) + " " + owner);
 }
 
 Result<std::optional<LeaseRow>> LeaseStore::FindLeaseById(int64_t id) {
@@ -171,7 +171,10 @@ Result<int64_t> LeaseStore::InsertLease(const LeaseRow& l) {
   Statement& q = db_->Prepare(
       "INSERT INTO leases(network, owner_kind, owner, owner_uid, ifname, created_at, reservation, "
       "cluster_revision) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-  q.Bind(1, l.network).Bind(2, l.owner_kind).Bind(3, l.owner).Bind(4, l.owner_uid);
+  q.Bind(1, l.network)
+      .Bind(2, std::string(OwnerKindName(l.owner_kind)))
+      .Bind(3, l.owner)
+      .Bind(4, l.owner_uid);
   q.Bind(5, l.ifname).Bind(6, l.created_at).Bind(7, l.reservation).Bind(8, l.cluster_revision);
   Error e = Done(q, "cannot insert lease");
   if (e.code) return e;
@@ -226,21 +229,21 @@ Error LeaseStore::SetHandedTo(int64_t lease_id, const std::string& node) {
   return Done(q, "cannot record the hand-off of lease " + std::to_string(lease_id));
 }
 
-Error LeaseStore::Reown(int64_t lease_id, const std::string& kind, const std::string& owner,
+Error LeaseStore::Reown(int64_t lease_id, OwnerKind kind, const std::string& owner,
                         const std::string& ifname, const std::string& reservation) {
   Statement& q = db_->Prepare(
       "UPDATE leases SET owner_kind = ?2, owner = ?3, ifname = ?4, reservation = ?5 WHERE id = ?1");
-  q.Bind(1, lease_id).Bind(2, kind).Bind(3, owner).Bind(4, ifname).Bind(5, reservation);
-  return Done(q, "cannot move lease to " + kind + " " + owner);
+  q.Bind(1, lease_id).Bind(2, std::string(OwnerKindName(kind))).Bind(3, owner);
+  q.Bind(4, ifname).Bind(5, reservation);
+  return Done(q, "cannot move lease to " + std::string(OwnerKindName(kind)) + " " + owner);
 }
 
-Result<std::vector<LeaseRow>> LeaseStore::LeasesOf(const std::string& network,
-                                                   const std::string& kind,
+Result<std::vector<LeaseRow>> LeaseStore::LeasesOf(const std::string& network, OwnerKind kind,
                                                    const std::string& owner) {
   Statement& q = db_->Prepare(std::string("SELECT ") + kLeaseColumns +
                               " FROM leases WHERE owner_kind = ?2 AND owner = ?3 AND "
                               "(?1 = '' OR network = ?1) ORDER BY network, ifname");
-  q.Bind(1, network).Bind(2, kind).Bind(3, owner);
+  q.Bind(1, network).Bind(2, std::string(OwnerKindName(kind))).Bind(3, owner);
   std::vector<LeaseRow> out;
   while (q.Step()) out.push_back(ReadLease(q));
   if (q.failed()) return db_->LastError("cannot read leases of " + owner);
@@ -272,9 +275,13 @@ Result<std::vector<EventRow>> LeaseStore::Events(const std::string& network,
       "ORDER BY id DESC LIMIT ?4");
   q.Bind(1, network).Bind(2, owner).Bind(3, ip).Bind(4, limit);
   std::vector<EventRow> out;
-  while (q.Step())
-    out.push_back(EventRow{q.Int(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Text(5),
-                           q.Text(6), q.Text(7)});
+  while (q.Step()) {
+    auto kind = ParseEventKind(q.Text(2));
+    if (!kind)
+      return MakeError(kInternal, "unknown event kind \"" + q.Text(2) + "\" in the history");
+    out.push_back(EventRow{q.Int(0), q.Text(1), *kind, q.Text(3), q.Text(4), q.Text(5), q.Text(6),
+                           q.Text(7)});
+  }
   if (q.failed()) return db_->LastError("cannot read events");
   return out;
 }
@@ -339,7 +346,11 @@ Error LeaseStore::AppendEvent(const EventRow& e) {
   Statement& q = db_->Prepare(
       "INSERT INTO events(at, network, kind, owner, ip, container_id, ifname, node) "
       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-  q.Bind(1, e.at).Bind(2, e.network).Bind(3, e.kind).Bind(4, e.owner).Bind(5, e.ip);
+  q.Bind(1, e.at)
+      .Bind(2, e.network)
+      .Bind(3, std::string(EventKindName(e.kind)))
+      .Bind(4, e.owner)
+      .Bind(5, e.ip);
   q.Bind(6, e.container_id).Bind(7, e.ifname).Bind(8, e.node);
   return Done(q, "cannot append event");
 }

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "error.h"
+#include "event_kind.h"
+#include "owner_key.h"
 #include "sqlite_db.h"
 
 namespace vmip {
@@ -24,12 +26,18 @@ struct AddressRow {
 
 struct LeaseRow {
   int64_t id = 0;
-  std::string network, owner_kind, owner, owner_uid, ifname;
+  std::string network;
+  OwnerKind owner_kind = OwnerKind::kPod;
+  std::string owner, owner_uid, ifname;
   int64_t created_at = 0;
   std::string reservation;            // the reservation a VM lease was claimed from
   std::vector<AddressRow> addresses;  // ordered by range set
   int64_t cluster_revision = 0;       // version of its cluster binding (cluster mode)
   std::string handed_to;              // node that adopted it while attached here
+
+  OwnerKey Key() const { return OwnerKey{owner_kind, owner, ifname}; }
+  // "vm default/vm1", for messages.
+  std::string DescribeOwner() const { return std::string(OwnerKindName(owner_kind)) + " " + owner; }
 };
 
 struct AttachmentRow {
@@ -41,7 +49,10 @@ struct AttachmentRow {
 
 struct EventRow {
   int64_t at = 0;
-  std::string network, kind, owner, ip, container_id, ifname, node;
+  std::string network;
+  EventKind kind = EventKind::kBind;
+  std::string owner;  // the owner tag (OwnerKey::Tag)
+  std::string ip, container_id, ifname, node;
 };
 
 // What a queued cluster change does; stored as its name ("detach", "release").
@@ -77,7 +88,7 @@ class LeaseStore {
   // (network, serialized PoolConfig) for every network ever configured.
   Result<std::vector<std::pair<std::string, std::string>>> LoadPools();
 
-  Result<std::optional<LeaseRow>> FindLease(const std::string& network, const std::string& kind,
+  Result<std::optional<LeaseRow>> FindLease(const std::string& network, OwnerKind kind,
                                             const std::string& owner, const std::string& ifname);
   Result<std::optional<LeaseRow>> FindLeaseById(int64_t id);
   Result<std::optional<LeaseRow>> FindHolder(const std::string& network, const std::string& ip);
@@ -95,10 +106,10 @@ class LeaseStore {
   // Marks a lease adopted by another node (handed_to "" clears it).
   Error SetHandedTo(int64_t lease_id, const std::string& node);
   // Moves a lease to another owner (claiming or returning a reservation).
-  Error Reown(int64_t lease_id, const std::string& kind, const std::string& owner,
-              const std::string& ifname, const std::string& reservation);
+  Error Reown(int64_t lease_id, OwnerKind kind, const std::string& owner, const std::string& ifname,
+              const std::string& reservation);
   // Every lease of an owner; network "" means every network.
-  Result<std::vector<LeaseRow>> LeasesOf(const std::string& network, const std::string& kind,
+  Result<std::vector<LeaseRow>> LeasesOf(const std::string& network, OwnerKind kind,
                                          const std::string& owner);
   Result<std::vector<AttachmentRow>> AttachmentsOf(int64_t lease_id);
   Error ClearReservation(const std::string& network, const std::string& reservation);

@@ -15,7 +15,7 @@ TEST_CASE("store lookups tell not found from a failed read") {
   Dir d;
   std::string db = d.path + "/leases.db";
   auto store = std::move(LeaseStore::Open(db).value());
-  auto none = store->FindLease("net1", "vm", "default/vm1", "eth0");
+  auto none = store->FindLease("net1", OwnerKind::kVm, "default/vm1", "eth0");
   REQUIRE(none.ok());
   CHECK(!none.value());
   REQUIRE(store->FindAttachment("net1", "c1", "eth0").ok());
@@ -25,7 +25,7 @@ TEST_CASE("store lookups tell not found from a failed read") {
   store->Idle();
 
   Sql(db, "ALTER TABLE leases RENAME TO leases_gone; ALTER TABLE attachments RENAME TO atts_gone");
-  CHECK(!store->FindLease("net1", "vm", "default/vm1", "eth0").ok());
+  CHECK(!store->FindLease("net1", OwnerKind::kVm, "default/vm1", "eth0").ok());
   CHECK(!store->FindLeaseById(1).ok());
   auto att = store->FindAttachment("net1", "c1", "eth0");
   REQUIRE(!att.ok());

@@ -4,8 +4,8 @@
 // on "no attachment appeared since", then this node's copy.
 #include <set>
 
+#include "cluster_store_coordinator.h"
 #include "decision_log.h"
-#include "lease_service.h"
 #include "reply_error.h"
 #include "store_transaction.h"
 
@@ -40,33 +40,33 @@ Error RefuseWhileAttached(const v1::ReleaseRequest& req, const std::string& self
 
 }  // namespace
 
-v1::ReleaseReply LeaseService::ReleaseInCluster(const v1::ReleaseRequest& req) {
-  const std::string prefix = "vm:" + req.vm() + "#";
+v1::ReleaseReply ClusterStoreCoordinator::Release(const v1::ReleaseRequest& req) {
+  const std::string prefix = OwnerKey{OwnerKind::kVm, req.vm(), ""}.Encode();  // "vm:<vm>#"
   for (int attempt = 0; attempt < kReleaseAttempts; attempt++) {
     // Quorum reads outside the lock; the compare-and-swap below re-checks them.
     auto bindings = cluster_->BindingsOf(req.network(), prefix);
     if (!bindings.ok()) return WithError<v1::ReleaseReply>(bindings.error());
     auto atts = cluster_->Attachments(req.network());
     if (!atts.ok()) return WithError<v1::ReleaseReply>(atts.error());
-    if (Error e = RefuseWhileAttached(req, node_, prefix, atts.value()); e.code)
+    if (Error e = RefuseWhileAttached(req, svc_.node_, prefix, atts.value()); e.code)
       return WithError<v1::ReleaseReply>(e);
 
-    std::lock_guard<std::mutex> lock(mu_);
-    Transaction txn(store_);  // its reads below come before the transaction begins
-    auto leases = store_->LeasesOf(req.network(), "vm", req.vm());
+    std::lock_guard<std::mutex> lock(svc_.mu_);
+    Transaction txn(svc_.store_);  // its reads below come before the transaction begins
+    auto leases = svc_.store_->LeasesOf(req.network(), OwnerKind::kVm, req.vm());
     if (!leases.ok()) return WithError<v1::ReleaseReply>(leases.error());
     if (leases.value().empty() && bindings.value().empty())
       return WithError<v1::ReleaseReply>(
           MakeError(kNoLease, "VM " + req.vm() + " holds no lease in the cluster" +
                                   (req.network().empty() ? "" : " on network " + req.network())));
     for (const LeaseRow& l : leases.value()) {  // refuse before anything is deleted
-      auto local = store_->AttachmentsOf(l.id);
+      auto local = svc_.store_->AttachmentsOf(l.id);
       if (!local.ok()) return WithError<v1::ReleaseReply>(local.error());
       if (!local.value().empty() && !req.force())
         return WithError<v1::ReleaseReply>(MakeError(
             kLeaseAttached, "VM " + req.vm() + " is attached to container " +
-                                local.value()[0].container_id + " on node " + node_ + " (network " +
-                                l.network + "); stop the VM first or use --force"));
+                                local.value()[0].container_id + " on node " + svc_.node_ +
+                                " (network " + l.network + "); stop the VM first or use --force"));
     }
     std::set<std::string> ips;
     bool changed = false;
@@ -82,14 +82,15 @@ v1::ReleaseReply LeaseService::ReleaseInCluster(const v1::ReleaseRequest& req) {
 
     std::vector<Released> released;
     Error e = txn.Begin();
-    if (!e.code) e = ReleaseLocal(leases.value(), req.force(), /*queue_cluster=*/false, &released);
+    if (!e.code)
+      e = svc_.ReleaseLocal(leases.value(), req.force(), /*queue_cluster=*/false, &released);
     if (!e.code) e = txn.Commit();
     if (e.code) {
       Log(LogLevel::kError, "op=release vm=" + req.vm() +
                                 " msg=\"released in the cluster, local copy kept: " + e.msg + "\"");
       return WithError<v1::ReleaseReply>(e);
     }
-    ApplyReleased(released);
+    svc_.ApplyReleased(released);
     for (const LeaseRow& l : leases.value())
       for (const AddressRow& a : l.addresses) ips.insert(a.ip);
     v1::ReleaseReply reply;
