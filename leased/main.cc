@@ -83,6 +83,17 @@ bool LockDatabase(const std::string& db) {
   return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;  // fd stays open for our lifetime
 }
 
+// The daemon's background jobs. Once a second: DELs the plugin spooled while the daemon
+// was busy or could not commit and (cluster mode) queued etcd changes. What other
+// nodes bind and free arrives by the cluster store's watch instead.
+void ScheduleJobs(const Options& o, vmip::LeaseService& service,
+                  vmip::ClusterCoordinator* coordinator, vmip::Scheduler* jobs) {
+  jobs->Every("spool-replay", std::chrono::seconds(1),
+              [&o, &service] { vmip::ReplaySpool(o.spool_dir, service, /*quiet=*/true); });
+  if (coordinator)
+    jobs->Every("cluster-flush", std::chrono::seconds(1), [coordinator] { coordinator->Flush(); });
+}
+
 int Serve(const Options& o) {
   for (const std::string& dir : {Dirname(o.socket), Dirname(o.db), o.spool_dir})
     if (!MakeDirs(dir)) return Fail("cannot create directory " + dir + ": " + strerror(errno));
@@ -119,14 +130,8 @@ int Serve(const Options& o) {
     coordinator->Watch();
   }
   uint64_t replayed = vmip::ReplaySpool(o.spool_dir, service);
-  // Once a second: DELs the plugin spooled while the daemon was busy or could not
-  // commit and (cluster mode) queued etcd changes. What other nodes bind and free
-  // arrives by the cluster store's watch instead.
   vmip::Scheduler jobs;
-  jobs.Every("spool-replay", std::chrono::seconds(1),
-             [&] { vmip::ReplaySpool(o.spool_dir, service, /*quiet=*/true); });
-  if (coordinator)
-    jobs.Every("cluster-flush", std::chrono::seconds(1), [&] { coordinator->Flush(); });
+  ScheduleJobs(o, service, coordinator.get(), &jobs);
   jobs.Start();
 
   unlink(o.socket.c_str());

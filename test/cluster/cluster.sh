@@ -10,65 +10,9 @@ source "$(dirname "$0")/../e2e/lib.sh"
 NET=cnet
 RANGES='[[{"subnet":"10.252.0.0/22"}]]'
 TTL=3
-ETCD_PIDS=()
-NODE_PIDS=()
-CLUSTER="e1=http://10.251.0.11:2380,e2=http://10.251.0.12:2380,e3=http://10.251.0.13:2380"
-ENDPOINTS="http://10.251.0.11:2379,http://10.251.0.12:2379,http://10.251.0.13:2379"
+CLUSTER_NET=10.251.0 VETH_TAG=vmc
+source "$(dirname "$0")/lib_cluster.sh"
 
-cluster_cleanup() {
-  local rc=$?
-  set +e # under set -e the (exit "$rc") below would end the trap before cleanup ran
-  kill -KILL "${NODE_PIDS[@]}" "${ETCD_PIDS[@]}" 2>/dev/null
-  wait 2>/dev/null
-  (exit "$rc")
-  cleanup
-}
-trap cluster_cleanup EXIT
-
-ns() { echo "${NS_PREFIX}$1"; }
-setup_network() {
-  ip netns add "$(ns hub)"
-  ip -n "$(ns hub)" link add br0 type bridge
-  ip -n "$(ns hub)" link set br0 up
-  local i
-  for i in 1 2 3; do
-    ip netns add "$(ns n$i)"
-    ip -n "$(ns n$i)" link set lo up
-    ip link add "vmc$$n$i" netns "$(ns n$i)" type veth peer name "h$i" netns "$(ns hub)"
-    ip -n "$(ns n$i)" link set "vmc$$n$i" name eth0
-    ip -n "$(ns n$i)" addr add "10.251.0.1$i/24" dev eth0
-    ip -n "$(ns n$i)" link set eth0 up
-    ip -n "$(ns hub)" link set "h$i" master br0 up
-  done
-}
-start_etcd() { # I
-  local i=$1
-  ip netns exec "$(ns n$i)" etcd --name "e$i" --data-dir "$T/etcd$i" \
-    --listen-client-urls "http://10.251.0.1$i:2379" --advertise-client-urls "http://10.251.0.1$i:2379" \
-    --listen-peer-urls "http://10.251.0.1$i:2380" --initial-advertise-peer-urls "http://10.251.0.1$i:2380" \
-    --initial-cluster "$CLUSTER" --initial-cluster-state new --heartbeat-interval 50 --election-timeout 500 \
-    >>"$T/etcd$i.log" 2>&1 &
-  ETCD_PIDS[$i]=$!
-}
-etcdctl_() { ip netns exec "$(ns n1)" env ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" --command-timeout=3s "$@"; }
-wait_etcd() {
-  local k
-  for ((k = 0; k < 100; k++)); do etcdctl_ endpoint health >/dev/null 2>&1 && return 0; sleep 0.1; done
-  die "etcd cluster not healthy after 10 s"
-}
-start_node() { # I
-  local i=$1 k
-  ip netns exec "$(ns n$i)" "$LEASED" --socket "$T/n$i.sock" --db "$T/n$i.db" --spool-dir "$T/n$i.spool" \
-    --node-name "n$i" --cluster etcd --etcd-endpoints "$ENDPOINTS" --peer-address "10.251.0.1$i:7070" \
-    --etcd-lease-ttl "$TTL" --log-level debug >>"$T/n$i.log" 2>&1 &
-  NODE_PIDS[$i]=$!
-  for ((k = 0; k < 100; k++)); do
-    "$VMIPCTL" --socket "$T/n$i.sock" status >/dev/null 2>&1 && return 0
-    kill -0 "${NODE_PIDS[$i]}" 2>/dev/null || { tail "$T/n$i.log" >&2; die "node n$i exited at start"; }
-    sleep 0.1
-  done
-  die "node n$i not ready"
-}
 conf() { # NODE
   jq -cn --arg s "$T/$1.sock" --arg sp "$T/$1.spool" --argjson r "$RANGES" --arg n "$NET" \
     '{cniVersion: "1.0.0", name: $n, type: "bridge", ipam: {type: "vmip", socket: $s, spoolDir: $sp, ranges: $r}}'
@@ -105,12 +49,8 @@ expect_keys_lack() { # NAME PREFIX KEY: etcd answered, and KEY is not among PREF
   else pass "$1"; fi
 }
 attach_keys() { etcd_keys "/vmip/v1/attach/$NET/"; }
-nctl() { "$VMIPCTL" --socket "$T/$1.sock" "${@:2}"; }
 
-setup_network
-for i in 1 2 3; do start_etcd "$i"; done
-wait_etcd
-for i in 1 2 3; do start_node "$i"; done
+setup_cluster
 
 echo "# cross-node live migration, success: source DEL on n1 leaves the target on n2"
 cni ADD n1 src1 virt-launcher-vm1-aaaaa; expect_rc "vm1 ADD on n1" 0; VM1=$(ip_of)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cluster mode, issue 11: never one address for two running VMs. 3 etcd members +
 # 3 vmip-leased nodes, each pair in its own netns (n1..n3) on a test bridge
-# (10.251.0.0/24 in a hub netns); the setup is the one of cluster.sh. Scenarios:
+# (10.251.0.0/24 in a hub netns); the setup is lib_cluster.sh's. Scenarios:
 # a VM migrates n1 -> n2 and the source pod goes: n1 drops its copy (history keeps
 # the hand-off); `vmipctl release` on n1 and n3 is refused naming n2 and its
 # container, --force too; after the target's DEL the release succeeds and the
@@ -13,64 +13,9 @@ source "$(dirname "$0")/../e2e/lib.sh"
 NET=onet
 RANGES='[[{"subnet":"10.253.0.0/24"}]]'
 TTL=3
-ETCD_PIDS=()
-NODE_PIDS=()
-CLUSTER="e1=http://10.251.0.11:2380,e2=http://10.251.0.12:2380,e3=http://10.251.0.13:2380"
-ENDPOINTS="http://10.251.0.11:2379,http://10.251.0.12:2379,http://10.251.0.13:2379"
+CLUSTER_NET=10.251.0 VETH_TAG=vmo
+source "$(dirname "$0")/lib_cluster.sh"
 
-cluster_cleanup() {
-  local rc=$?
-  kill -KILL "${NODE_PIDS[@]}" "${ETCD_PIDS[@]}" 2>/dev/null
-  wait 2>/dev/null
-  (exit "$rc")
-  cleanup
-}
-trap cluster_cleanup EXIT
-
-ns() { echo "${NS_PREFIX}$1"; }
-setup_network() {
-  ip netns add "$(ns hub)"
-  ip -n "$(ns hub)" link add br0 type bridge
-  ip -n "$(ns hub)" link set br0 up
-  local i
-  for i in 1 2 3; do
-    ip netns add "$(ns n$i)"
-    ip -n "$(ns n$i)" link set lo up
-    ip link add "vmo$$n$i" netns "$(ns n$i)" type veth peer name "h$i" netns "$(ns hub)"
-    ip -n "$(ns n$i)" link set "vmo$$n$i" name eth0
-    ip -n "$(ns n$i)" addr add "10.251.0.1$i/24" dev eth0
-    ip -n "$(ns n$i)" link set eth0 up
-    ip -n "$(ns hub)" link set "h$i" master br0 up
-  done
-}
-start_etcd() { # I
-  local i=$1
-  ip netns exec "$(ns n$i)" etcd --name "e$i" --data-dir "$T/etcd$i" \
-    --listen-client-urls "http://10.251.0.1$i:2379" --advertise-client-urls "http://10.251.0.1$i:2379" \
-    --listen-peer-urls "http://10.251.0.1$i:2380" --initial-advertise-peer-urls "http://10.251.0.1$i:2380" \
-    --initial-cluster "$CLUSTER" --initial-cluster-state new --heartbeat-interval 50 --election-timeout 500 \
-    >>"$T/etcd$i.log" 2>&1 &
-  ETCD_PIDS[$i]=$!
-}
-etcdctl_() { ip netns exec "$(ns n1)" env ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" --command-timeout=3s "$@"; }
-wait_etcd() {
-  local k
-  for ((k = 0; k < 100; k++)); do etcdctl_ endpoint health >/dev/null 2>&1 && return 0; sleep 0.1; done
-  die "etcd cluster not healthy after 10 s"
-}
-start_node() { # I
-  local i=$1 k
-  ip netns exec "$(ns n$i)" "$LEASED" --socket "$T/n$i.sock" --db "$T/n$i.db" --spool-dir "$T/n$i.spool" \
-    --node-name "n$i" --cluster etcd --etcd-endpoints "$ENDPOINTS" --peer-address "10.251.0.1$i:7070" \
-    --etcd-lease-ttl "$TTL" --log-level debug >>"$T/n$i.log" 2>&1 &
-  NODE_PIDS[$i]=$!
-  for ((k = 0; k < 100; k++)); do
-    "$VMIPCTL" --socket "$T/n$i.sock" status >/dev/null 2>&1 && return 0
-    kill -0 "${NODE_PIDS[$i]}" 2>/dev/null || { tail "$T/n$i.log" >&2; die "node n$i exited at start"; }
-    sleep 0.1
-  done
-  die "node n$i not ready"
-}
 conf() { # NODE
   jq -cn --arg s "$T/$1.sock" --arg sp "$T/$1.spool" --argjson r "$RANGES" --arg n "$NET" \
     '{cniVersion: "1.0.0", name: $n, type: "bridge", ipam: {type: "vmip", socket: $s, spoolDir: $sp, ranges: $r}}'
@@ -80,7 +25,6 @@ cni() { # CMD NODE CONTAINERID POD [EXTRA_CNI_ARGS]
     CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=$4${5:+;$5}"
 }
 ip_of() { jq -r '.ips[0].address | split("/")[0]' <<<"$OUT"; }
-nctl() { "$VMIPCTL" --socket "$T/$1.sock" "${@:2}"; }
 # ctl_run NODE ARGS...: vmipctl on NODE; sets OUT (stdout+stderr) and RC
 ctl_run() {
   RC=0
@@ -95,10 +39,7 @@ wait_outbox_empty() { # NODE
   for ((k = 0; k < 50; k++)); do [[ $(outbox_count "$1") == 0 ]] && return 0; sleep 0.1; done
 }
 
-setup_network
-for i in 1 2 3; do start_etcd "$i"; done
-wait_etcd
-for i in 1 2 3; do start_node "$i"; done
+setup_cluster
 
 echo "# a VM migrates n1 -> n2; the source pod goes"
 cni ADD n1 src1 virt-launcher-vm1-aaaaa; expect_rc "vm1 ADD on n1" 0; VM1=$(ip_of)
