@@ -16,8 +16,12 @@
 
 #include "cluster_store_coordinator.h"
 #include "decision_log.h"
+#include "duration.h"
 #include "etcd_cluster_store.h"
 #include "grpc_services.h"
+#ifndef VMIP_WITHOUT_KUBERNETES
+#include "kube_mode.h"
+#endif
 #include "lease_service.h"
 #include "lease_store.h"
 #include "peer_service.h"
@@ -39,6 +43,10 @@ struct Options {
   int64_t etcd_lease_ttl = 10;
   int64_t reuse_cooldown = 0;
   vmip::TlsFiles tls;
+  bool kubernetes = false;
+  std::string kubeconfig;
+  std::string release_grace = "5m";
+  int watch_timeout = 300;
 };
 
 int Fail(const std::string& msg) {
@@ -94,6 +102,29 @@ void ScheduleJobs(const Options& o, vmip::LeaseService& service,
     jobs->Every("cluster-flush", std::chrono::seconds(1), [coordinator] { coordinator->Flush(); });
 }
 
+// Kubernetes mode (--kubernetes): the holder keeps it running until Serve returns.
+// In cluster mode it names owners but does not release deleted ones (that needs one
+// elected daemon, not done yet).
+vmip::Result<std::shared_ptr<void>> StartKubernetes(const Options& o, vmip::LeaseService& service,
+                                                    bool clustered, vmip::DaemonFacts* facts) {
+  if (!o.kubernetes) return std::shared_ptr<void>();
+#ifndef VMIP_WITHOUT_KUBERNETES
+  vmip::KubeOptions ko;
+  ko.kubeconfig = o.kubeconfig;
+  ko.release_grace_seconds = vmip::ParseDuration(o.release_grace);
+  ko.watch_timeout_seconds = o.watch_timeout;
+  ko.release_deleted = !clustered;
+  auto started = vmip::KubeMode::Start(ko, &service);
+  if (!started.ok()) return started.error();
+  std::shared_ptr<vmip::KubeMode> kube = std::move(started.value());
+  facts->add_status = [k = kube.get()](vmip::v1::DaemonStatusReply* r) { k->AddStatus(r); };
+  return std::shared_ptr<void>(kube);
+#else
+  (void)service, (void)clustered, (void)facts;
+  return vmip::MakeError(vmip::kInvalidConfig, "this build has no kubernetes mode");
+#endif
+}
+
 int Serve(const Options& o) {
   for (const std::string& dir : {Dirname(o.socket), Dirname(o.db), o.spool_dir})
     if (!MakeDirs(dir)) return Fail("cannot create directory " + dir + ": " + strerror(errno));
@@ -129,14 +160,17 @@ int Serve(const Options& o) {
     service.SetCoordinator(coordinator.get());
     coordinator->Watch();
   }
-  uint64_t replayed = vmip::ReplaySpool(o.spool_dir, service);
+  vmip::DaemonFacts facts{o.db, o.spool_dir, 0, nullptr};
+  auto kube = StartKubernetes(o, service, cluster != nullptr, &facts);
+  if (!kube.ok()) return Fail("kubernetes mode: " + kube.error().msg);
+  facts.spool_replayed = vmip::ReplaySpool(o.spool_dir, service);
   vmip::Scheduler jobs;
   ScheduleJobs(o, service, coordinator.get(), &jobs);
   jobs.Start();
 
   unlink(o.socket.c_str());
   vmip::CniService cni(&service);
-  vmip::AdminService admin(&service, vmip::DaemonFacts{o.db, o.spool_dir, replayed}, peers.get());
+  vmip::AdminService admin(&service, facts, peers.get());
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + o.socket, grpc::InsecureServerCredentials());
   builder.RegisterService(&cni);
@@ -216,6 +250,20 @@ int main(int argc, char** argv) {
   app.add_option("--tls-ca", o.tls.ca, "CA certificate (PEM) for etcd and peer links (mutual TLS)");
   app.add_option("--tls-cert", o.tls.cert, "this node's certificate (PEM), for etcd and peers");
   app.add_option("--tls-key", o.tls.key, "this node's private key (PEM)");
+  app.add_flag("--kubernetes", o.kubernetes,
+               "read VM identity from the Kubernetes API and release deleted VMs");
+  app.add_option("--kubeconfig", o.kubeconfig,
+                 "kubeconfig file for --kubernetes (default: the in-cluster service account)");
+  app.add_option("--release-grace", o.release_grace,
+                 "how long a VM stays deleted before its addresses are released (s, m, h, d)")
+      ->capture_default_str()
+      ->check([](const std::string& v) {
+        return vmip::ParseDuration(v) < 0 ? "not a duration like 90s, 5m, 2h or 1d" : "";
+      });
+  app.add_option("--watch-timeout", o.watch_timeout,
+                 "seconds each Kubernetes watch may last before it is renewed")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
   CLI11_PARSE(app, argc, argv);
   if (!o.cluster.empty() && o.etcd_endpoints.empty())
     return Fail("--cluster etcd needs --etcd-endpoints");

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "reply_json.h"
 #include "text_table.h"
 
 namespace vmipctl {
@@ -62,25 +63,6 @@ std::string Count(uint64_t n) {
   return n == UINT64_MAX ? ">=2^64" : std::to_string(n);
 }
 
-json LeaseJson(const v1::Lease& l) {
-  json atts = json::array();
-  for (const auto& a : l.attachments())
-    atts.push_back({{"container_id", a.container_id()},
-                    {"ifname", a.ifname()},
-                    {"netns", a.netns()},
-                    {"node", a.node()},
-                    {"attached_at", a.attached_at()}});
-  return {{"network", l.network()},
-          {"owner_kind", l.owner_kind()},
-          {"owner", l.owner()},
-          {"ifname", l.ifname()},
-          {"ips", l.ips()},
-          {"state", l.state()},
-          {"attachments", atts},
-          {"created_at", l.created_at()},
-          {"reported_by", l.reported_by()}};
-}
-
 }  // namespace
 
 int Leases(const Global& g, const v1::LeaseFilter& filter) {
@@ -93,13 +75,13 @@ int Leases(const Global& g, const v1::LeaseFilter& filter) {
   WarnUnreachable(reply);
   if (g.json) {
     json out = json::array();
-    for (const auto& l : reply.leases()) out.push_back(LeaseJson(l));
+    for (const auto& l : reply.leases()) out.push_back(vmip::LeaseJson(l));
     std::cout << out.dump(2) << "\n";
     return 0;
   }
   // In a cluster view a VM's lease appears once per node that holds it: say whose row.
-  std::vector<std::string> header = {"NETWORK",   "KIND",  "OWNER",      "IFNAME",
-                                     "ADDRESSES", "STATE", "ATTACHED TO"};
+  std::vector<std::string> header = {"NETWORK", "KIND",        "OWNER",  "IFNAME", "ADDRESSES",
+                                     "STATE",   "ATTACHED TO", "SOURCE", "UID"};
   if (g.cluster) header.insert(header.begin(), "NODE");
   vmip::TextTable t(header);
   for (const auto& l : reply.leases()) {
@@ -107,9 +89,15 @@ int Leases(const Global& g, const v1::LeaseFilter& filter) {
     for (const auto& ip : l.ips()) ips += (ips.empty() ? "" : ",") + ip;
     for (const auto& a : l.attachments())
       atts += (atts.empty() ? "" : ",") + a.container_id().substr(0, 12) + "@" + a.node();
-    std::vector<std::string> row = {
-        l.network(), l.owner_kind(),           l.owner(), l.ifname(), ips,
-        l.state(),   atts.empty() ? "-" : atts};
+    std::vector<std::string> row = {l.network(),
+                                    l.owner_kind(),
+                                    l.owner(),
+                                    l.ifname(),
+                                    ips,
+                                    l.state(),
+                                    atts.empty() ? "-" : atts,
+                                    l.identity_source().empty() ? "-" : l.identity_source(),
+                                    l.owner_uid().empty() ? "-" : l.owner_uid()};
     if (g.cluster) row.insert(row.begin(), l.reported_by());
     t.Add(row);
   }
@@ -163,6 +151,7 @@ int Status(const Global& g, bool ready) {
               {"spool_replayed", r.spool_replayed()},
               {"socket", g.socket}};
   if (g.json) {
+    if (r.has_kubernetes()) out["kubernetes"] = vmip::KubernetesJson(r.kubernetes());
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -170,17 +159,12 @@ int Status(const Global& g, bool ready) {
   for (const auto& [k, v] : out.items())
     t.Add({k, k == "started_at" ? TimeText(v.get<int64_t>())
                                 : (v.is_string() ? v.get<std::string>() : v.dump())});
+  if (r.has_kubernetes()) vmip::AddKubernetesRows(r.kubernetes(), TimeText, &t);
   t.Print(std::cout);
   return 0;
 }
 
 namespace {
-
-json EventJson(const v1::Event& e) {
-  return {{"at", e.at()},         {"network", e.network()}, {"kind", e.kind()},
-          {"owner", e.owner()},   {"ip", e.ip()},           {"container_id", e.container_id()},
-          {"ifname", e.ifname()}, {"node", e.node()}};
-}
 
 void PrintEvents(const google::protobuf::RepeatedPtrField<v1::Event>& events) {
   vmip::TextTable t(
@@ -201,7 +185,7 @@ int History(const Global& g, v1::HistoryRequest req) {
   WarnUnreachable(reply);
   if (g.json) {
     json out = json::array();
-    for (const auto& e : reply.events()) out.push_back(EventJson(e));
+    for (const auto& e : reply.events()) out.push_back(vmip::EventJson(e));
     std::cout << out.dump(2) << "\n";
   } else {
     PrintEvents(reply.events());
@@ -234,8 +218,8 @@ int Show(const Global& g, const std::string& what, const std::string& network) {
   if (rc) return rc;
   if (g.json) {
     json out = {{"leases", json::array()}, {"history", json::array()}};
-    for (const auto& l : leases.leases()) out["leases"].push_back(LeaseJson(l));
-    for (const auto& e : history.events()) out["history"].push_back(EventJson(e));
+    for (const auto& l : leases.leases()) out["leases"].push_back(vmip::LeaseJson(l));
+    for (const auto& e : history.events()) out["history"].push_back(vmip::EventJson(e));
     std::cout << out.dump(2) << "\n";
     return 0;
   }

@@ -60,6 +60,7 @@ v1::ReserveReply LeaseService::Reserve(const v1::ReserveRequest& req) {
                    "",
                    {},
                    0,
+                   "",
                    ""};
     auto id = BindNew(net, lease, picked.value());
     if (!id.ok()) e = id.error();

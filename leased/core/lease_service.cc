@@ -43,6 +43,10 @@ Result<std::vector<IpAddress>> ParseRequested(
   return out;
 }
 
+google::protobuf::RepeatedPtrField<std::string> AsRepeated(const std::vector<std::string>& v) {
+  return google::protobuf::RepeatedPtrField<std::string>(v.begin(), v.end());
+}
+
 bool IsNone(const IpAddress& ip) {
   return !ip.v6 && ip.value == 0;
 }
@@ -213,16 +217,17 @@ v1::AddReply LeaseService::ReplyFor(const Network& net, const LeaseRow& lease) c
   return reply;
 }
 
-Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
+Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req, const Identity& identity) {
+  const Owner& owner = identity.owner;
   const v1::Caller& c = req.caller();
-  Error e = ValidateCaller(c, /*need_netns=*/true);
-  if (e.code) return e;
+  Error e;
   auto net_or = NetworkFor(c.network(), req.pool());
   if (!net_or.ok()) return net_or.error();
   Network& net = *net_or.value();
-  auto owner = ResolveOwner(c);
-  if (!owner.ok()) return owner.error();
-  auto requested = ParseRequested(*net.pool, req.requested_ips());
+  // A request in the CNI call wins over one in the pod's annotations.
+  auto requested =
+      ParseRequested(*net.pool, req.requested_ips().empty() ? AsRepeated(identity.requested_ips)
+                                                            : req.requested_ips());
   if (!requested.ok()) return requested.error();
   int64_t now = clock_();
 
@@ -237,7 +242,9 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
     if (e = CheckLeaseFits(net, *lease.value(), requested.value()); e.code) return e;
     return ReplyFor(net, *lease.value());
   }
-  AddContext ctx{net, c, owner.value(), now, requested.value(), {}, false};
+  AddContext ctx{net, c, owner, now, requested.value(), {}, false};
+  std::vector<Released> released;
+  if (e = ReleaseIfRecreated(ctx, &released); e.code) return e;
   auto lease = LeaseForAdd(ctx);
   if (!lease.ok()) return lease.error();
   std::string token = coordinator_->clustered() ? NewToken() : "";
@@ -246,7 +253,7 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
   e = store_->InsertAttachment(att_row);
   if (!e.code)
     e = store_->AppendEvent(
-        EventRow{now, c.network(), EventKind::kAttach, owner.value().Key().Tag(),
+        EventRow{now, c.network(), EventKind::kAttach, owner.Key().Tag(),
                  lease.value().addresses.empty() ? "" : lease.value().addresses[0].ip,
                  c.container_id(), c.ifname(), node_});
   if (!e.code && !net.saved) e = store_->SavePool(c.network(), net.config, now);
@@ -261,6 +268,7 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
   }
   coordinator_->FinishAdd(ctx, lease.value(), /*committed=*/true);
   net.saved = true;
+  ApplyReleased(released);
   for (const AddressRow& a : ctx.fresh) net.allocator->Take(*ParseIp(a.ip));
   return ReplyFor(net, lease.value());
 }
@@ -268,8 +276,18 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req) {
 Result<LeaseRow> LeaseService::NewLease(const AddContext& ctx, const std::vector<AddressRow>& addrs,
                                         int64_t cluster_revision) {
   const v1::Caller& c = ctx.caller;
-  LeaseRow lease{0,       c.network(), ctx.owner.kind, ctx.owner.name,   "", c.ifname(),
-                 ctx.now, "",          addrs,          cluster_revision, ""};
+  LeaseRow lease{0,
+                 c.network(),
+                 ctx.owner.kind,
+                 ctx.owner.name,
+                 ctx.owner.uid,
+                 c.ifname(),
+                 ctx.now,
+                 "",
+                 addrs,
+                 cluster_revision,
+                 "",
+                 ctx.owner.source};
   auto id = BindNew(ctx.net, lease, addrs);
   if (!id.ok()) return id.error();
   lease.id = id.value();
@@ -300,15 +318,23 @@ Result<LeaseRow> LeaseService::LeaseForAdd(AddContext& ctx) {
 }
 
 v1::AddReply LeaseService::Add(const v1::AddRequest& req) {
-  Result<v1::AddReply> reply = MakeError(kInternal, "ADD did not run");
-  Error committed = commits_.Run(
-      [&] {
-        ReadSession session(store_);  // NetworkFor reads before AddLocked's transaction
-        reply = AddLocked(req);
-      },
-      /*grouped=*/!coordinator_->clustered());
-  if (committed.code && reply.ok()) reply = committed;
   const v1::Caller& c = req.caller();
+  // Before the lock: naming the owner may ask the Kubernetes API.
+  Error e = ValidateCaller(c, /*need_netns=*/true);
+  auto identity = e.code             ? Result<Identity>(e)
+                  : identity_source_ ? identity_source_->Resolve(c)
+                                     : IdentityFromArgs(c);
+  Result<v1::AddReply> reply = MakeError(kInternal, "ADD did not run");
+  if (!identity.ok()) reply = identity.error();
+  Error committed;
+  if (identity.ok())
+    committed = commits_.Run(
+        [&] {
+          ReadSession session(store_);  // NetworkFor reads before AddLocked's transaction
+          reply = AddLocked(req, identity.value());
+        },
+        /*grouped=*/!coordinator_->clustered());
+  if (committed.code && reply.ok()) reply = committed;
   std::string who = Field("network", c.network()) + Field("container", c.container_id()) +
                     Field("ifname", c.ifname()) +
                     Field("pod", c.pod_namespace() + "/" + c.pod_name());

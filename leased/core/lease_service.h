@@ -18,6 +18,7 @@
 #include "cluster_coordinator.h"
 #include "commit_group.h"
 #include "error.h"
+#include "identity_source.h"
 #include "lease_store.h"
 #include "network_state.h"
 #include "owner.h"
@@ -56,6 +57,11 @@ class LeaseService {
   v1::UnreserveReply Unreserve(const v1::UnreserveRequest& req);
   v1::ReleaseReply Release(const v1::ReleaseRequest& req);
 
+  // Kubernetes mode (lease_gone.cc): the detached leases of an owner the API server
+  // no longer has, if their stored UID is uid; reason goes into the history.
+  Error ReleaseGone(OwnerKind kind, const std::string& owner, const std::string& uid,
+                    EventKind reason);
+
   // Compares the table, the free sets and the spool (integrity_check.cc).
   v1::CheckIntegrityReply CheckIntegrity(const std::string& spool_dir);
 
@@ -66,6 +72,8 @@ class LeaseService {
   // Cluster mode: what ADD, DEL and release agree with the cluster (cluster/).
   // Standalone by default. It outlives the service; set once before serving.
   void SetCoordinator(ClusterCoordinator* coordinator) { coordinator_ = coordinator; }
+  // Kubernetes mode: owners named from the API server. Not owned; outlives the service.
+  void SetIdentitySource(IdentitySource* source) { identity_source_ = source; }
 
  private:
   // The cluster coordinator works on this node's table and free sets under mu_,
@@ -81,7 +89,7 @@ class LeaseService {
   Result<Network*> NetworkFor(const std::string& name, const v1::PoolConfig& config);
   Result<std::unique_ptr<Network>> BuildNetwork(const std::string& name,
                                                 const v1::PoolConfig& config);
-  Result<v1::AddReply> AddLocked(const v1::AddRequest& req);
+  Result<v1::AddReply> AddLocked(const v1::AddRequest& req, const Identity& identity);
   // DEL's part of a commit group; `released` lists the addresses it freed.
   Error DelLocked(const v1::DelRequest& req, bool* detached, std::string* released);
   Result<std::vector<AddressRow>> PickAddresses(Network& net,
@@ -103,6 +111,10 @@ class LeaseService {
   Result<LeaseRow> LeaseForAdd(AddContext& ctx);
   Result<LeaseRow> NewLease(const AddContext& ctx, const std::vector<AddressRow>& addrs,
                             int64_t cluster_revision = 0);
+  // The owner's name now belongs to a new Kubernetes object (another UID): the old
+  // lease is released, or kept for the new object when the request names its
+  // addresses (lease_recreated.cc).
+  Error ReleaseIfRecreated(const AddContext& ctx, std::vector<Released>* released);
   // Gives a lease's addresses back: to its reservation if it was claimed from one,
   // else to the pool (recorded as released, for oldest-first reuse).
   Error FreeLease(const LeaseRow& lease, const std::string& container_id,
@@ -132,13 +144,14 @@ class LeaseService {
   // FinishAdd) and the cluster release's compare-and-swap are made while holding it,
   // so they order with local commits.
   // Set once before the daemon serves, then only read: node_, clock_, started_at_,
-  // coordinator_, reuse_cooldown_. The coordinator's resync flag belongs to the one
-  // thread that runs its Flush().
+  // coordinator_, identity_source_, reuse_cooldown_. The coordinator's resync flag belongs to the
+  // one thread that runs its Flush().
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Network>> networks_;
   CommitGroup commits_;  // runs ADD and DEL under mu_
   StandaloneCoordinator standalone_;
   ClusterCoordinator* coordinator_ = &standalone_;
+  IdentitySource* identity_source_ = nullptr;
   int64_t reuse_cooldown_ = 0;
 };
 

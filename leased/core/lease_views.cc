@@ -62,6 +62,8 @@ v1::ListLeasesReply LeaseService::ListLeases(const v1::ListLeasesRequest& req) {
     l.set_ifname(row.ifname);
     l.set_created_at(row.created_at);
     l.set_reported_by(node_);
+    l.set_owner_uid(row.owner_uid);
+    l.set_identity_source(row.identity_source);
     for (const auto& a : row.addresses) l.add_ips(a.ip);
     auto [lo, hi] = by_lease.equal_range(row.id);
     for (auto it = lo; it != hi; ++it) {

@@ -7,18 +7,6 @@
 namespace vmip {
 namespace {
 
-// Kubernetes object names: DNS-1123 subdomain (lower case alphanumerics, '-', '.').
-bool IsDnsName(const std::string& s) {
-  if (s.empty() || s.size() > 253) return false;
-  if (!std::isalnum(static_cast<unsigned char>(s.front())) ||
-      !std::isalnum(static_cast<unsigned char>(s.back())))
-    return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (std::islower(static_cast<unsigned char>(c)) ||
-            std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.');
-  });
-}
-
 constexpr std::string_view kLauncherPrefix = "virt-launcher-";
 
 bool IsLauncherPod(const std::string& pod) {
@@ -54,10 +42,21 @@ Result<Owner> VmOwner(const std::string& ns, const std::string& vm, const std::s
     return MakeError(kInvalidConfig, "invalid namespace \"" + ns + "\" for VM from " + source);
   if (!IsDnsName(vm))
     return MakeError(kInvalidConfig, "invalid VM name \"" + vm + "\" from " + source);
-  return Owner{OwnerKind::kVm, ns + "/" + vm};
+  return Owner{OwnerKind::kVm, ns + "/" + vm, "", ""};
 }
 
 }  // namespace
+
+bool IsDnsName(const std::string& s) {
+  if (s.empty() || s.size() > 253) return false;
+  if (!std::isalnum(static_cast<unsigned char>(s.front())) ||
+      !std::isalnum(static_cast<unsigned char>(s.back())))
+    return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (std::islower(static_cast<unsigned char>(c)) ||
+            std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.');
+  });
+}
 
 Result<Owner> ResolveOwner(const v1::Caller& caller) {
   const std::string ns =
@@ -72,7 +71,7 @@ Result<Owner> ResolveOwner(const v1::Caller& caller) {
   if (IsLauncherPod(pod) && pod.size() == kGeneratedNameMax) return CutLauncherName(pod);
   std::string vm = VmFromLauncherPod(pod);
   if (!vm.empty()) return VmOwner(ns, vm, "K8S_POD_NAME");
-  return Owner{OwnerKind::kPod, caller.container_id()};
+  return Owner{OwnerKind::kPod, caller.container_id(), "", ""};
 }
 
 }  // namespace vmip

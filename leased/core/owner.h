@@ -9,14 +9,25 @@
 
 namespace vmip {
 
+// Where an owner's identity came from (shown by vmipctl leases).
+inline constexpr const char* kSourceArgs = "args";              // args.cni.vm / VMIP_VM
+inline constexpr const char* kSourcePodName = "pod-name";       // virt-launcher-<vm>-<5>
+inline constexpr const char* kSourceContainer = "container";    // an ordinary pod
+inline constexpr const char* kSourceKubernetes = "kubernetes";  // read from the API server
+
 struct Owner {
   OwnerKind kind = OwnerKind::kPod;
-  std::string name;  // "namespace/vm", or the container ID for pods
+  std::string name;    // "namespace/vm", or the container ID for pods
+  std::string uid;     // the Kubernetes UID of the VM (or StatefulSet pod), "" if unknown
+  std::string source;  // kSource*: which rule named it
 
   std::string KindName() const { return OwnerKindName(kind); }
   std::string Describe() const { return KindName() + " " + name; }
   OwnerKey Key(const std::string& ifname = "") const { return OwnerKey{kind, name, ifname}; }
 };
+
+// Kubernetes object names: DNS-1123 subdomain (lower case alphanumerics, '-', '.').
+bool IsDnsName(const std::string& s);
 
 // The namespace of a VM when the runtime passes no K8S_POD_NAMESPACE (podman's CNI
 // backend passes K8S_POD_NAME only), and of a VMIP_VM name without "namespace/".

@@ -60,6 +60,7 @@ grpc::Status AdminService::Status(grpc::ServerContext*, const v1::DaemonStatusRe
   *r = s_->DaemonStatus(q->ready());
   r->set_db_path(facts_.db_path);
   r->set_spool_replayed(facts_.spool_replayed);
+  if (facts_.add_status) facts_.add_status(r);
   return grpc::Status::OK;
 }
 

@@ -2,6 +2,7 @@
 // Replies always return grpc::Status::OK; failures travel as Error values.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "lease_service.h"
@@ -28,6 +29,8 @@ struct DaemonFacts {
   std::string db_path;
   std::string spool_dir;
   uint64_t spool_replayed = 0;
+  // Adds what the core does not know (Kubernetes mode's API state); may be empty.
+  std::function<void(v1::DaemonStatusReply*)> add_status;
 };
 
 class AdminService final : public v1::Admin::Service {

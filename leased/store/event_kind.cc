@@ -7,11 +7,18 @@ namespace vmip {
 namespace {
 
 constexpr std::pair<EventKind, const char*> kNames[] = {
-    {EventKind::kBind, "bind"},          {EventKind::kAttach, "attach"},
-    {EventKind::kDetach, "detach"},      {EventKind::kRelease, "release"},
-    {EventKind::kClaim, "claim"},        {EventKind::kUnclaim, "unclaim"},
-    {EventKind::kAdopt, "adopt"},        {EventKind::kHandoff, "handoff"},
+    {EventKind::kBind, "bind"},
+    {EventKind::kAttach, "attach"},
+    {EventKind::kDetach, "detach"},
+    {EventKind::kRelease, "release"},
+    {EventKind::kClaim, "claim"},
+    {EventKind::kUnclaim, "unclaim"},
+    {EventKind::kAdopt, "adopt"},
+    {EventKind::kHandoff, "handoff"},
     {EventKind::kDropCopy, "drop-copy"},
+    {EventKind::kVmDeleted, "vm-deleted"},
+    {EventKind::kStatefulSetDeleted, "statefulset-deleted"},
+    {EventKind::kStatefulSetScaledDown, "statefulset-scaled-down"},
 };
 
 }  // namespace

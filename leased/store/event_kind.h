@@ -16,6 +16,10 @@ enum class EventKind {
   kAdopt,     // cluster: this node bound a binding made elsewhere
   kHandoff,   // cluster: another node adopted a binding made here
   kDropCopy,  // cluster: this node's stale copy of a binding went
+  // Kubernetes mode: why a lease is released (the release events follow).
+  kVmDeleted,              // its VM (or VMI without a VM) is gone from the API
+  kStatefulSetDeleted,     // its pod's StatefulSet is gone
+  kStatefulSetScaledDown,  // ... or scaled below the pod's ordinal
 };
 
 const char* EventKindName(EventKind kind);

@@ -8,7 +8,7 @@ namespace vmip {
 namespace {
 const char* kLeaseColumns =
     "id, network, owner_kind, owner, owner_uid, ifname, created_at, reservation, cluster_revision, "
-    "handed_to";
+    "handed_to, identity_source";
 const char* kAttachmentColumns =
     "network, container_id, ifname, netns, node, lease_id, attached_at, cluster_token";
 }  // namespace
@@ -103,6 +103,7 @@ LeaseRow LeaseStore::ReadLease(Statement& q) {
   l.reservation = q.Text(7);
   l.cluster_revision = q.Int(8);
   l.handed_to = q.Text(9);
+  l.identity_source = q.Text(10);
   return l;
 }
 
@@ -170,12 +171,13 @@ Result<std::optional<AttachmentRow>> LeaseStore::FindAttachment(const std::strin
 Result<int64_t> LeaseStore::InsertLease(const LeaseRow& l) {
   Statement& q = db_->Prepare(
       "INSERT INTO leases(network, owner_kind, owner, owner_uid, ifname, created_at, reservation, "
-      "cluster_revision) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      "cluster_revision, identity_source) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   q.Bind(1, l.network)
       .Bind(2, std::string(OwnerKindName(l.owner_kind)))
       .Bind(3, l.owner)
       .Bind(4, l.owner_uid);
   q.Bind(5, l.ifname).Bind(6, l.created_at).Bind(7, l.reservation).Bind(8, l.cluster_revision);
+  q.Bind(9, l.identity_source);
   Error e = Done(q, "cannot insert lease");
   if (e.code) return e;
   return db_->LastInsertId();
@@ -236,6 +238,13 @@ Error LeaseStore::Reown(int64_t lease_id, OwnerKind kind, const std::string& own
   q.Bind(1, lease_id).Bind(2, std::string(OwnerKindName(kind))).Bind(3, owner);
   q.Bind(4, ifname).Bind(5, reservation);
   return Done(q, "cannot move lease to " + std::string(OwnerKindName(kind)) + " " + owner);
+}
+
+Error LeaseStore::SetOwnerUid(int64_t lease_id, const std::string& uid, const std::string& source) {
+  Statement& q =
+      db_->Prepare("UPDATE leases SET owner_uid = ?2, identity_source = ?3 WHERE id = ?1");
+  q.Bind(1, lease_id).Bind(2, uid).Bind(3, source);
+  return Done(q, "cannot record the owner's UID");
 }
 
 Result<std::vector<LeaseRow>> LeaseStore::LeasesOf(const std::string& network, OwnerKind kind,

@@ -34,6 +34,7 @@ struct LeaseRow {
   std::vector<AddressRow> addresses;  // ordered by range set
   int64_t cluster_revision = 0;       // version of its cluster binding (cluster mode)
   std::string handed_to;              // node that adopted it while attached here
+  std::string identity_source;        // which rule named the owner (owner.h kSource*)
 
   OwnerKey Key() const { return OwnerKey{owner_kind, owner, ifname}; }
   // "vm default/vm1", for messages.
@@ -108,6 +109,8 @@ class LeaseStore {
   // Moves a lease to another owner (claiming or returning a reservation).
   Error Reown(int64_t lease_id, OwnerKind kind, const std::string& owner, const std::string& ifname,
               const std::string& reservation);
+  // Records the owner's Kubernetes UID and where its identity came from.
+  Error SetOwnerUid(int64_t lease_id, const std::string& uid, const std::string& source);
   // Every lease of an owner; network "" means every network.
   Result<std::vector<LeaseRow>> LeasesOf(const std::string& network, OwnerKind kind,
                                          const std::string& owner);

@@ -13,6 +13,10 @@ Result<int> Migrate(SqliteDb& db) {
     return MakeError(kInternal, "database schema version " + std::to_string(current) +
                                     " is newer than this vmip-leased knows (" +
                                     std::to_string(newest) + "); refusing to use it");
+  // Off while migrating (a no-op inside a transaction, so it comes first): a
+  // migration that rebuilds a table (SQLite's way to change a constraint) drops the
+  // old one, which must not cascade into the rows that reference it.
+  if (Error e = db.Exec("PRAGMA foreign_keys=OFF"); e.code) return e;
   for (const Migration& m : all) {
     if (m.version <= current) continue;
     std::string sql = std::string("BEGIN IMMEDIATE;") + m.sql +
@@ -20,11 +24,13 @@ Result<int> Migrate(SqliteDb& db) {
     Error e = db.Exec(sql);
     if (e.code) {
       db.Exec("ROLLBACK");
+      db.Exec("PRAGMA foreign_keys=ON");
       e.msg = std::string("schema migration ") + m.name + " failed: " + e.msg;
       return e;
     }
     current = m.version;
   }
+  if (Error e = db.Exec("PRAGMA foreign_keys=ON"); e.code) return e;
   return current;
 }
 

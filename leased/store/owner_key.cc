@@ -8,6 +8,8 @@ const char* OwnerKindName(OwnerKind kind) {
       return "vm";
     case OwnerKind::kReservation:
       return "reservation";
+    case OwnerKind::kStatefulSetPod:
+      return "sts";
     case OwnerKind::kPod:
       break;
   }
@@ -18,6 +20,7 @@ std::optional<OwnerKind> ParseOwnerKind(const std::string& text) {
   if (text == "vm") return OwnerKind::kVm;
   if (text == "pod") return OwnerKind::kPod;
   if (text == "reservation") return OwnerKind::kReservation;
+  if (text == "sts") return OwnerKind::kStatefulSetPod;
   return std::nullopt;
 }
 

@@ -1,6 +1,6 @@
 // Who owns a lease, and the one place owner kinds and owner keys turn into text and
 // back, for SQLite rows and cluster keys alike:
-//   kind       "vm" | "pod" | "reservation"          leases.owner_kind
+//   kind       "vm" | "pod" | "reservation" | "sts"  leases.owner_kind
 //   owner tag  "<kind>:<name>"                        events.owner
 //   owner key  "<kind>:<name>#<ifname>"               outbox keys, cluster bindings,
 //                                                     hand-off notices
@@ -12,8 +12,9 @@
 namespace vmip {
 
 // A VM keeps its address across pods; a pod's dies with it; a reservation
-// (vmipctl reserve) holds addresses for a VM to claim.
-enum class OwnerKind { kVm, kPod, kReservation };
+// (vmipctl reserve) holds addresses for a VM to claim; a StatefulSet's pod
+// (Kubernetes mode) keeps its address by name, like a VM.
+enum class OwnerKind { kVm, kPod, kReservation, kStatefulSetPod };
 
 const char* OwnerKindName(OwnerKind kind);
 std::optional<OwnerKind> ParseOwnerKind(const std::string& text);

@@ -126,10 +126,10 @@ finish() {
 }
 
 # ---- the daemon ----
-start_daemon() {
+start_daemon() { # [EXTRA DAEMON ARGS...]
   [[ -z $DAEMON_PID ]] || die "vmip-leased already running"
   "$LEASED" --socket "$SOCK" --db "$DB" --spool-dir "$SPOOL" --node-name "$NODE_NAME" \
-    --log-level debug >>"$LOG" 2>&1 &
+    --log-level debug "$@" >>"$LOG" 2>&1 &
   DAEMON_PID=$!
   local i
   for ((i = 0; i < 100; i++)); do # ready when the socket answers; 10 s at most

@@ -1,0 +1,149 @@
+#include "deletion_releaser.h"
+
+#include <ctime>
+#include <set>
+
+#include "decision_log.h"
+
+namespace vmip {
+namespace {
+
+std::string Uid(const Json& obj) {
+  return obj.value("metadata", Json::object()).value("uid", "");
+}
+
+// A StatefulSet is remembered as "<uid> <spec.replicas>".
+std::string UidAndReplicas(const Json& obj) {
+  const Json& spec = obj.value("spec", Json::object());
+  int64_t replicas = spec.contains("replicas") && spec["replicas"].is_number_integer()
+                         ? spec["replicas"].get<int64_t>()
+                         : 1;  // the API's default
+  return Uid(obj) + " " + std::to_string(replicas);
+}
+
+}  // namespace
+
+DeletionReleaser::DeletionReleaser(LeaseService* service, KubeClient* client, int64_t grace_seconds,
+                                   int watch_timeout_seconds)
+    : service_(service), client_(client), grace_(grace_seconds) {
+  informers_.push_back(std::make_unique<Informer>(client, "virtualmachines",
+                                                  "/apis/kubevirt.io/v1/virtualmachines", Uid,
+                                                  watch_timeout_seconds));
+  informers_.push_back(std::make_unique<Informer>(client, "virtualmachineinstances",
+                                                  "/apis/kubevirt.io/v1/virtualmachineinstances",
+                                                  Uid, watch_timeout_seconds));
+  informers_.push_back(std::make_unique<Informer>(
+      client, "statefulsets", "/apis/apps/v1/statefulsets", UidAndReplicas, watch_timeout_seconds));
+}
+
+DeletionReleaser::~DeletionReleaser() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  informers_.clear();  // each joins its own thread
+}
+
+void DeletionReleaser::Start() {
+  for (auto& i : informers_) i->Start();
+  thread_ = std::thread([this] { Run(); });
+}
+
+std::vector<std::pair<std::string, InformerState>> DeletionReleaser::States() {
+  std::vector<std::pair<std::string, InformerState>> out;
+  for (auto& i : informers_) out.emplace_back(i->name(), i->State());
+  return out;
+}
+
+void DeletionReleaser::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
+    lock.unlock();
+    Reconcile(static_cast<int64_t>(time(nullptr)));
+    lock.lock();
+  }
+}
+
+std::optional<EventKind> DeletionReleaser::GoneReason(const v1::Lease& l) {
+  const std::string& uid = l.owner_uid();
+  if (l.owner_kind() == "vm") {
+    auto vm = vms_.find(l.owner());
+    auto vmi = vmis_.find(l.owner());
+    bool there =
+        (vm != vms_.end() && vm->second == uid) || (vmi != vmis_.end() && vmi->second == uid);
+    if (there) return std::nullopt;
+    return EventKind::kVmDeleted;
+  }
+  // "namespace/<set>-<ordinal>"
+  size_t dash = l.owner().rfind('-');
+  if (dash == std::string::npos) return std::nullopt;
+  auto set = sets_.find(l.owner().substr(0, dash));
+  if (set == sets_.end() || set->second.rfind(uid + " ", 0) != 0)
+    return EventKind::kStatefulSetDeleted;
+  int64_t replicas = std::stoll(set->second.substr(uid.size() + 1));
+  int64_t ordinal = atoll(l.owner().c_str() + dash + 1);
+  if (ordinal < replicas) return std::nullopt;
+  return EventKind::kStatefulSetScaledDown;
+}
+
+bool DeletionReleaser::ConfirmedGone(const v1::Lease& l) {
+  size_t slash = l.owner().find('/');
+  std::string ns = l.owner().substr(0, slash), name = l.owner().substr(slash + 1);
+  std::vector<std::string> paths;
+  if (l.owner_kind() == "vm") {
+    paths = {"/apis/kubevirt.io/v1/namespaces/" + ns + "/virtualmachines/" + name,
+             "/apis/kubevirt.io/v1/namespaces/" + ns + "/virtualmachineinstances/" + name};
+  } else {
+    paths = {"/apis/apps/v1/namespaces/" + ns + "/statefulsets/" + name.substr(0, name.rfind('-'))};
+  }
+  for (const std::string& path : paths) {
+    auto obj = client_->Get(path);
+    if (!obj.ok()) return false;
+    if (!obj.value() || Uid(*obj.value()) != l.owner_uid()) continue;
+    if (l.owner_kind() == "vm") return false;  // still there
+    std::string kept = UidAndReplicas(*obj.value());
+    if (atoll(name.c_str() + name.rfind('-') + 1) < std::stoll(kept.substr(kept.find(' ') + 1)))
+      return false;  // scaled back up
+  }
+  return true;
+}
+
+void DeletionReleaser::Reconcile(int64_t now) {
+  for (auto& i : informers_) {
+    InformerState s = i->State();
+    if (!s.synced || !s.last_error.empty()) return;  // never judge from a failed list
+  }
+  vms_ = informers_[0]->Objects();
+  vmis_ = informers_[1]->Objects();
+  sets_ = informers_[2]->Objects();
+  v1::ListLeasesReply leases = service_->ListLeases(v1::ListLeasesRequest{});
+  if (leases.has_error()) return;
+  std::set<std::string> seen;
+  for (const v1::Lease& l : leases.leases()) {
+    if ((l.owner_kind() != "vm" && l.owner_kind() != "sts") || l.owner_uid().empty()) continue;
+    std::string key = l.owner_kind() + ":" + l.owner() + " " + l.owner_uid();
+    std::optional<EventKind> reason = GoneReason(l);
+    if (!reason) continue;
+    seen.insert(key);
+    auto [it, fresh] = absent_since_.emplace(key, now);
+    if (fresh)
+      Log(LogLevel::kInfo, "op=owner-gone" + Field("owner", l.owner_kind() + ":" + l.owner()) +
+                               Field("uid", l.owner_uid()) +
+                               Field("reason", EventKindName(*reason)) +
+                               Field("release_in", std::to_string(grace_) + "s"));
+    if (now - it->second < grace_ || !ConfirmedGone(l)) continue;
+    auto kind = ParseOwnerKind(l.owner_kind());
+    Error e =
+        service_->ReleaseGone(kind.value_or(OwnerKind::kPod), l.owner(), l.owner_uid(), *reason);
+    if (e.code)
+      Log(LogLevel::kWarn,
+          "op=release-gone" + Field("owner", l.owner()) + " msg=\"" + e.msg + "\"");
+  }
+  // An owner that came back (or whose lease is gone) starts its grace afresh.
+  for (auto it = absent_since_.begin(); it != absent_since_.end();)
+    it = seen.count(it->first) ? std::next(it) : absent_since_.erase(it);
+}
+
+}  // namespace vmip

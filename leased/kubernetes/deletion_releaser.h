@@ -1,0 +1,55 @@
+// Releases the addresses of VMs (and StatefulSet pods) that Kubernetes deleted: one
+// informer each for VirtualMachines, VirtualMachineInstances (a VMI without a VM owns
+// its addresses itself) and StatefulSets; every second each sticky lease with a
+// stored UID is checked against them. An owner absent (same UID nowhere: deleted by
+// watch event, or missing from a complete relist) for the whole grace, and confirmed
+// by a direct GET, is released through the lease service, which compares the UID again in its
+// transaction. Nothing is judged while any list fails or has not completed (KubeVirt API absent,
+// 401/403/500, unreachable): the informer is not "synced" then.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "informer.h"
+#include "lease_service.h"
+
+namespace vmip {
+
+class DeletionReleaser {
+ public:
+  DeletionReleaser(LeaseService* service, KubeClient* client, int64_t grace_seconds,
+                   int watch_timeout_seconds);
+  ~DeletionReleaser();
+  void Start();
+  // For vmipctl status: one entry per resource.
+  std::vector<std::pair<std::string, InformerState>> States();
+
+ private:
+  void Run();
+  void Reconcile(int64_t now);
+  // Nothing when the owner is still there, else why it is gone.
+  std::optional<EventKind> GoneReason(const v1::Lease& lease);
+  // Before a release, the API server itself is asked (a watch may lag behind a
+  // just-created VM): true only when the answers say gone; an error says no.
+  bool ConfirmedGone(const v1::Lease& lease);
+
+  LeaseService* service_;
+  KubeClient* client_;
+  const int64_t grace_;
+  std::vector<std::unique_ptr<Informer>> informers_;      // vms, vmis, statefulsets
+  std::map<std::string, std::string> vms_, vmis_, sets_;  // snapshot of one round
+  std::map<std::string, int64_t> absent_since_;           // "kind:owner uid" -> first seen gone
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace vmip
