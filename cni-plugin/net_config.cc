@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "cni_version.h"
+#include "duration.h"
 
 namespace vmip::cni {
 namespace {
@@ -146,6 +147,23 @@ void ParseDns(const json& ipam, vmip::v1::Dns* out) {
   AppendStrings(*dns, "options", "ipam.dns", out->mutable_options());
 }
 
+// ipam.detachedTTL: a duration text ("90s", "15m", "12h", "7d") or a number of
+// seconds; sent to the daemon in seconds, so it never parses JSON or durations.
+void ParseDetachedTtl(const json& ipam, vmip::v1::PoolConfig* pool) {
+  const json* v = Member(ipam, "detachedTTL");
+  if (!v) return;
+  std::string text;
+  if (v->is_number_integer() && !(v->is_number_unsigned() && v->get<uint64_t>() > INT64_MAX))
+    text = std::to_string(v->get<int64_t>());
+  else if (v->is_string())
+    text = v->get<std::string>();
+  else
+    throw ConfigError("ipam.detachedTTL must be a duration string or a number of seconds");
+  Duration ttl = ParseDuration(text);
+  if (!ttl.ok()) throw ConfigError("ipam.detachedTTL: " + ttl.error);
+  pool->set_detached_ttl_seconds(ttl.seconds);
+}
+
 void ParsePool(const json& ipam, vmip::v1::PoolConfig* pool) {
   ParseLegacySubnet(ipam, pool);
   ParseRanges(ipam, pool);
@@ -157,6 +175,7 @@ void ParsePool(const json& ipam, vmip::v1::PoolConfig* pool) {
   }
   ParseDns(ipam, pool->mutable_dns());
   AppendStrings(ipam, "exclude", "ipam", pool->mutable_exclude());
+  ParseDetachedTtl(ipam, pool);
 }
 
 void ParseArgs(const json& conf, NetConfig* out) {

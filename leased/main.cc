@@ -15,13 +15,12 @@
 #include <ctime>
 
 #include "cluster_store_coordinator.h"
+#include "daemon_endpoint.h"
 #include "decision_log.h"
 #include "duration.h"
 #include "etcd_cluster_store.h"
 #include "grpc_services.h"
-#ifndef VMIP_WITHOUT_KUBERNETES
 #include "kube_mode.h"
-#endif
 #include "lease_service.h"
 #include "lease_store.h"
 #include "peer_service.h"
@@ -42,6 +41,9 @@ struct Options {
   std::string peer_address;
   int64_t etcd_lease_ttl = 10;
   int64_t reuse_cooldown = 0;
+  std::string detached_ttl = "0";  // never
+  std::string history_retention = "90d";
+  std::string metrics_address;  // "" (off) or HOST:PORT
   vmip::TlsFiles tls;
   bool kubernetes = false;
   std::string kubeconfig;
@@ -95,11 +97,16 @@ bool LockDatabase(const std::string& db) {
 // was busy or could not commit and (cluster mode) queued etcd changes. What other
 // nodes bind and free arrives by the cluster store's watch instead.
 void ScheduleJobs(const Options& o, vmip::LeaseService& service,
-                  vmip::ClusterCoordinator* coordinator, vmip::Scheduler* jobs) {
-  jobs->Every("spool-replay", std::chrono::seconds(1),
-              [&o, &service] { vmip::ReplaySpool(o.spool_dir, service, /*quiet=*/true); });
+                  vmip::ClusterCoordinator* coordinator, vmip::DaemonMetrics* metrics,
+                  vmip::Scheduler* jobs) {
+  jobs->Every("spool-replay", std::chrono::seconds(1), [&o, &service, metrics] {
+    metrics->SpoolReplayed(vmip::ReplaySpool(o.spool_dir, service, /*quiet=*/true));
+  });
   if (coordinator)
     jobs->Every("cluster-flush", std::chrono::seconds(1), [coordinator] { coordinator->Flush(); });
+  // Lease policies (issue 16): detached bindings past their TTL, old history.
+  jobs->Every("detached-expiry", std::chrono::seconds(1), [&service] { service.ExpireDetached(); });
+  jobs->Every("history-retention", std::chrono::seconds(1), [&service] { service.PruneHistory(); });
 }
 
 // Kubernetes mode (--kubernetes): the holder keeps it running until Serve returns.
@@ -108,10 +115,9 @@ void ScheduleJobs(const Options& o, vmip::LeaseService& service,
 vmip::Result<std::shared_ptr<void>> StartKubernetes(const Options& o, vmip::LeaseService& service,
                                                     bool clustered, vmip::DaemonFacts* facts) {
   if (!o.kubernetes) return std::shared_ptr<void>();
-#ifndef VMIP_WITHOUT_KUBERNETES
   vmip::KubeOptions ko;
   ko.kubeconfig = o.kubeconfig;
-  ko.release_grace_seconds = vmip::ParseDuration(o.release_grace);
+  ko.release_grace_seconds = vmip::ParseDuration(o.release_grace).seconds;  // checked at parse
   ko.watch_timeout_seconds = o.watch_timeout;
   ko.release_deleted = !clustered;
   auto started = vmip::KubeMode::Start(ko, &service);
@@ -119,10 +125,37 @@ vmip::Result<std::shared_ptr<void>> StartKubernetes(const Options& o, vmip::Leas
   std::shared_ptr<vmip::KubeMode> kube = std::move(started.value());
   facts->add_status = [k = kube.get()](vmip::v1::DaemonStatusReply* r) { k->AddStatus(r); };
   return std::shared_ptr<void>(kube);
-#else
-  (void)service, (void)clustered, (void)facts;
-  return vmip::MakeError(vmip::kInvalidConfig, "this build has no kubernetes mode");
-#endif
+}
+
+// The metrics endpoint when --metrics-address is set (nullptr when it is not).
+vmip::Result<std::unique_ptr<vmip::metrics::MetricsServer>> ServeMetrics(
+    const Options& o, const vmip::DaemonMetrics& metrics, vmip::LeaseService* service) {
+  if (o.metrics_address.empty()) return std::unique_ptr<vmip::metrics::MetricsServer>();
+  auto at = vmip::metrics::ParseHostPort(o.metrics_address);  // the flag checked it
+  if (!at.ok()) return at.error();
+  return vmip::StartMetricsEndpoint(at.value(), metrics, service);
+}
+
+// SIGTERM and SIGINT are blocked in every thread (main); this takes the first one.
+int WaitForStopSignal() {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  return sig;
+}
+
+// The etcd client's settings from the flags; every etcd call is timed into metrics.
+vmip::EtcdOptions EtcdOptionsFor(const Options& o, const vmip::TlsMaterial& tls,
+                                 vmip::DaemonMetrics& metrics) {
+  vmip::EtcdOptions eo;
+  eo.tls = tls;
+  eo.endpoints = o.etcd_endpoints;
+  eo.lease_ttl_seconds = o.etcd_lease_ttl;
+  eo.on_call = [&metrics](const char* op, double s, bool ok) { metrics.RecordEtcd(op, s, ok); };
+  return eo;
 }
 
 int Serve(const Options& o) {
@@ -136,6 +169,10 @@ int Serve(const Options& o) {
   if (!store.ok()) return Fail(store.error().msg);
   vmip::LeaseService service(store.value().get(), o.node, [] { return int64_t(time(nullptr)); });
   service.SetReuseCooldown(o.reuse_cooldown);
+  service.SetDetachedTtl(vmip::ParseDuration(o.detached_ttl).seconds);  // checked at parse
+  service.SetHistoryRetention(vmip::ParseDuration(o.history_retention).seconds);
+  vmip::DaemonMetrics metrics;
+  metrics.Observe(&service, o.spool_dir);
   if (vmip::Error e = service.Load(); e.code) return Fail("cannot load leases: " + e.msg);
   // Declared before the store: the store's watch thread calls the coordinator, so
   // the store stops first.
@@ -146,11 +183,8 @@ int Serve(const Options& o) {
   if (o.cluster == "etcd") {
     auto tls = vmip::LoadTls(o.tls);
     if (!tls.ok()) return Fail(tls.error().msg);
-    vmip::EtcdOptions eo;
-    eo.tls = tls.value();
-    eo.endpoints = o.etcd_endpoints;
-    eo.lease_ttl_seconds = o.etcd_lease_ttl;
-    auto started = vmip::EtcdClusterStore::Start(eo, o.node, o.peer_address);
+    auto started = vmip::EtcdClusterStore::Start(EtcdOptionsFor(o, tls.value(), metrics), o.node,
+                                                 o.peer_address);
     if (!started.ok()) return Fail("cluster mode: " + started.error().msg);
     cluster = std::move(started.value());
     peers = std::make_unique<vmip::PeerDirectory>(cluster.get(), o.node, tls.value());
@@ -164,20 +198,21 @@ int Serve(const Options& o) {
   auto kube = StartKubernetes(o, service, cluster != nullptr, &facts);
   if (!kube.ok()) return Fail("kubernetes mode: " + kube.error().msg);
   facts.spool_replayed = vmip::ReplaySpool(o.spool_dir, service);
+  metrics.SpoolReplayed(facts.spool_replayed);
   vmip::Scheduler jobs;
-  ScheduleJobs(o, service, coordinator.get(), &jobs);
+  ScheduleJobs(o, service, coordinator.get(), &metrics, &jobs);
   jobs.Start();
 
   unlink(o.socket.c_str());
-  vmip::CniService cni(&service);
-  vmip::AdminService admin(&service, facts, peers.get());
+  vmip::CniService cni(&service, &metrics);
+  vmip::AdminService admin(&service, facts, peers.get(), &metrics);
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + o.socket, grpc::InsecureServerCredentials());
   builder.RegisterService(&cni);
   builder.RegisterService(&admin);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return Fail("cannot listen on " + o.socket);
-  vmip::PeerService peer(&service, coordinator.get());
+  vmip::PeerService peer(&service, coordinator.get(), &metrics);
   std::unique_ptr<grpc::Server> peer_server;
   if (cluster && !o.peer_address.empty()) {
     grpc::ServerBuilder pb;
@@ -186,17 +221,14 @@ int Serve(const Options& o) {
     peer_server = pb.BuildAndStart();
     if (!peer_server) return Fail("cannot listen on --peer-address " + o.peer_address);
   }
+  auto metrics_server = ServeMetrics(o, metrics, &service);
+  if (!metrics_server.ok()) return Fail(metrics_server.error().msg);
   chmod(o.socket.c_str(), 0600);
   vmip::Log(vmip::LogLevel::kInfo,
             "op=start socket=" + o.socket + " db=" + o.db + " node=" + o.node +
                 " schema=" + std::to_string(store.value()->schema_version()));
 
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  int sig = 0;
-  sigwait(&sigs, &sig);
+  int sig = WaitForStopSignal();
   vmip::Log(vmip::LogLevel::kInfo, std::string("op=stop signal=") + strsignal(sig));
   if (peer_server)
     peer_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
@@ -238,6 +270,18 @@ int main(int argc, char** argv) {
                  "has nothing else (oldest-released-first reuse applies anyway)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{86400 * 7}));
+  // A bad duration is a usage error that names the flag (CLI11 prefixes it).
+  CLI::Validator duration([](std::string& text) { return vmip::ParseDuration(text).error; },
+                          "DURATION");
+  app.add_option("--detached-ttl", o.detached_ttl,
+                 "release a VM binding detached this long (90s, 15m, 12h, 7d; 0 = never); "
+                 "a network's ipam.detachedTTL wins")
+      ->capture_default_str()
+      ->check(duration);
+  app.add_option("--history-retention", o.history_retention,
+                 "delete history events older than this (0 = keep forever)")
+      ->capture_default_str()
+      ->check(duration);
   app.add_option("--cluster", o.cluster, "cluster store: etcd (default: standalone, SQLite only)")
       ->check(CLI::IsMember({"etcd"}));
   app.add_option("--etcd-endpoints", o.etcd_endpoints, "etcd client URLs, comma separated")
@@ -257,13 +301,17 @@ int main(int argc, char** argv) {
   app.add_option("--release-grace", o.release_grace,
                  "how long a VM stays deleted before its addresses are released (s, m, h, d)")
       ->capture_default_str()
-      ->check([](const std::string& v) {
-        return vmip::ParseDuration(v) < 0 ? "not a duration like 90s, 5m, 2h or 1d" : "";
-      });
+      ->check(duration);
   app.add_option("--watch-timeout", o.watch_timeout,
                  "seconds each Kubernetes watch may last before it is renewed")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  app.add_option("--metrics-address", o.metrics_address,
+                 "HOST:PORT to serve /metrics, /healthz and /readyz on (default: off)")
+      ->check([](const std::string& text) {
+        auto parsed = vmip::metrics::ParseHostPort(text);
+        return parsed.ok() ? std::string() : parsed.error().msg;
+      });
   CLI11_PARSE(app, argc, argv);
   if (!o.cluster.empty() && o.etcd_endpoints.empty())
     return Fail("--cluster etcd needs --etcd-endpoints");

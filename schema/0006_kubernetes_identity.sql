@@ -17,12 +17,15 @@ CREATE TABLE leases_new (
   cluster_revision INTEGER NOT NULL DEFAULT 0,
   handed_to        TEXT NOT NULL DEFAULT '',
   identity_source  TEXT NOT NULL DEFAULT '',
+  detached_at      INTEGER NOT NULL DEFAULT 0,
   UNIQUE (network, owner_kind, owner, ifname)
 );
 INSERT INTO leases_new (id, network, owner_kind, owner, owner_uid, ifname, created_at,
-                        reservation, cluster_revision, handed_to)
+                        reservation, cluster_revision, handed_to, detached_at)
   SELECT id, network, owner_kind, owner, owner_uid, ifname, created_at, reservation,
-         cluster_revision, handed_to FROM leases;
+         cluster_revision, handed_to, detached_at FROM leases;
 DROP TABLE leases;
 ALTER TABLE leases_new RENAME TO leases;
 CREATE INDEX leases_by_owner ON leases(owner_kind, owner);
+-- 0005's index went with the old table.
+CREATE INDEX leases_by_detached_at ON leases(detached_at) WHERE detached_at != 0;

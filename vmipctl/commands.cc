@@ -7,7 +7,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "duration.h"
 #include "reply_json.h"
+#include "status_metrics.h"
 #include "text_table.h"
 
 namespace vmipctl {
@@ -80,8 +82,9 @@ int Leases(const Global& g, const v1::LeaseFilter& filter) {
     return 0;
   }
   // In a cluster view a VM's lease appears once per node that holds it: say whose row.
-  std::vector<std::string> header = {"NETWORK", "KIND",        "OWNER",  "IFNAME", "ADDRESSES",
-                                     "STATE",   "ATTACHED TO", "SOURCE", "UID"};
+  std::vector<std::string> header = {"NETWORK",   "KIND",  "OWNER",          "IFNAME",
+                                     "ADDRESSES", "STATE", "DETACHED SINCE", "ATTACHED TO",
+                                     "SOURCE",    "UID"};
   if (g.cluster) header.insert(header.begin(), "NODE");
   vmip::TextTable t(header);
   for (const auto& l : reply.leases()) {
@@ -95,6 +98,7 @@ int Leases(const Global& g, const v1::LeaseFilter& filter) {
                                     l.ifname(),
                                     ips,
                                     l.state(),
+                                    l.detached_at() ? TimeText(l.detached_at()) : "-",
                                     atts.empty() ? "-" : atts,
                                     l.identity_source().empty() ? "-" : l.identity_source(),
                                     l.owner_uid().empty() ? "-" : l.owner_uid()};
@@ -152,6 +156,7 @@ int Status(const Global& g, bool ready) {
               {"socket", g.socket}};
   if (g.json) {
     if (r.has_kubernetes()) out["kubernetes"] = vmip::KubernetesJson(r.kubernetes());
+    out["metrics"] = vmip::MetricsJson(r);
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -161,6 +166,7 @@ int Status(const Global& g, bool ready) {
                                 : (v.is_string() ? v.get<std::string>() : v.dump())});
   if (r.has_kubernetes()) vmip::AddKubernetesRows(r.kubernetes(), TimeText, &t);
   t.Print(std::cout);
+  vmip::PrintMetrics(r, std::cout);
   return 0;
 }
 
@@ -189,6 +195,13 @@ int History(const Global& g, v1::HistoryRequest req) {
     std::cout << out.dump(2) << "\n";
   } else {
     PrintEvents(reply.events());
+    // How far back it reaches: --history-retention prunes older events.
+    std::cout << "history kept "
+              << (reply.retention_seconds()
+                      ? "for " + vmip::FormatDuration(reply.retention_seconds())
+                      : std::string("forever"))
+              << "; oldest event "
+              << (reply.oldest_at() ? TimeText(reply.oldest_at()) : std::string("none")) << "\n";
   }
   return 0;
 }

@@ -18,6 +18,7 @@ nlohmann::json LeaseJson(const v1::Lease& l) {
           {"state", l.state()},
           {"attachments", atts},
           {"created_at", l.created_at()},
+          {"detached_at", l.detached_at()},
           {"reported_by", l.reported_by()},
           {"owner_uid", l.owner_uid()},
           {"identity_source", l.identity_source()}};

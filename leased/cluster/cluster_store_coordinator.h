@@ -35,6 +35,10 @@ class ClusterStoreCoordinator final : public ClusterCoordinator {
   Error CheckReachable() override;
   v1::ReleaseReply Release(const v1::ReleaseRequest& req) override;
   void RecordHandoff(const v1::HandoffNotice& notice) override;
+  // Expiry (coordinator_expiry.cc): only the binding's node of record, and never
+  // while any node holds an attachment of it.
+  Result<ExpiryClearance> ClearExpiry(const LeaseRow& lease) override;
+  Result<bool> ReleaseExpired(const LeaseRow& lease, const ExpiryClearance& clearance) override;
   // Applies queued cluster changes (DEL while etcd was unreachable) and, after a
   // start or a lost liveness lease, re-registers this node's attachments.
   // Takes the service's lock only around database work.

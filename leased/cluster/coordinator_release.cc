@@ -90,7 +90,7 @@ v1::ReleaseReply ClusterStoreCoordinator::Release(const v1::ReleaseRequest& req)
                                 " msg=\"released in the cluster, local copy kept: " + e.msg + "\"");
       return WithError<v1::ReleaseReply>(e);
     }
-    svc_.ApplyReleased(released);
+    svc_.ApplyReleased(released, ReleaseReason::kByHand);
     for (const LeaseRow& l : leases.value())
       for (const AddressRow& a : l.addresses) ips.insert(a.ip);
     v1::ReleaseReply reply;

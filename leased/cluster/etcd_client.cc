@@ -87,7 +87,17 @@ EtcdClient::~EtcdClient() {
   if (watcher_.joinable()) watcher_.join();
 }
 
-grpc::Status EtcdClient::Call(const CallFn& fn) {
+grpc::Status EtcdClient::Call(const char* op, const CallFn& fn) {
+  auto started = std::chrono::steady_clock::now();
+  grpc::Status s = CallAnyMember(fn);
+  if (options_.on_call) {
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+    options_.on_call(op, took.count(), s.ok());
+  }
+  return s;
+}
+
+grpc::Status EtcdClient::CallAnyMember(const CallFn& fn) {
   using Clock = std::chrono::system_clock;
   auto deadline = Clock::now() + std::chrono::milliseconds(options_.call_timeout_ms);
   size_t n = endpoints_.size(), start = current_.load();
@@ -116,8 +126,9 @@ Result<etcdserverpb::RangeResponse> EtcdClient::Range(const std::string& key, bo
   req.set_key(key);
   if (prefix) req.set_range_end(PrefixEnd(key));
   etcdserverpb::RangeResponse resp;
-  grpc::Status s =
-      Call([&](Endpoint& ep, grpc::ClientContext* ctx) { return ep.kv->Range(ctx, req, &resp); });
+  grpc::Status s = Call("range", [&](Endpoint& ep, grpc::ClientContext* ctx) {
+    return ep.kv->Range(ctx, req, &resp);
+  });
   if (!s.ok()) return Failed("range " + key, s);
   return resp;
 }
@@ -128,14 +139,16 @@ Result<etcdserverpb::TxnResponse> EtcdClient::Txn(const etcdserverpb::TxnRequest
   etcdserverpb::TxnResponse resp;
   etcdserverpb::TxnRequest attempt = req;
   int64_t used = lease_.load();
-  grpc::Status s =
-      Call([&](Endpoint& ep, grpc::ClientContext* ctx) { return ep.kv->Txn(ctx, attempt, &resp); });
+  grpc::Status s = Call("txn", [&](Endpoint& ep, grpc::ClientContext* ctx) {
+    return ep.kv->Txn(ctx, attempt, &resp);
+  });
   if (LeaseNotFound(s) && used != 0) {
     auto fresh = ReplaceLease(used);
     if (!fresh.ok()) return fresh.error();
     MoveLease(&attempt, used, fresh.value());
-    s = Call(
-        [&](Endpoint& ep, grpc::ClientContext* ctx) { return ep.kv->Txn(ctx, attempt, &resp); });
+    s = Call("txn", [&](Endpoint& ep, grpc::ClientContext* ctx) {
+      return ep.kv->Txn(ctx, attempt, &resp);
+    });
   }
   if (!s.ok()) return Failed("txn", s);
   return resp;
@@ -147,13 +160,14 @@ Error EtcdClient::Put(const std::string& key, const std::string& value, int64_t 
   req.set_value(value);
   req.set_lease(lease);
   etcdserverpb::PutResponse resp;
-  grpc::Status s =
-      Call([&](Endpoint& ep, grpc::ClientContext* ctx) { return ep.kv->Put(ctx, req, &resp); });
+  grpc::Status s = Call(
+      "put", [&](Endpoint& ep, grpc::ClientContext* ctx) { return ep.kv->Put(ctx, req, &resp); });
   if (LeaseNotFound(s) && lease != 0) {  // expired during an outage: once more, fresh
     auto fresh = ReplaceLease(lease);
     if (!fresh.ok()) return fresh.error();
     req.set_lease(fresh.value());
-    s = Call([&](Endpoint& ep, grpc::ClientContext* ctx) { return ep.kv->Put(ctx, req, &resp); });
+    s = Call("put",
+             [&](Endpoint& ep, grpc::ClientContext* ctx) { return ep.kv->Put(ctx, req, &resp); });
   }
   return s.ok() ? Error{} : Failed("put " + key, s);
 }
@@ -162,8 +176,9 @@ Error EtcdClient::Delete(const std::string& key) {
   etcdserverpb::DeleteRangeRequest req;
   req.set_key(key);
   etcdserverpb::DeleteRangeResponse resp;
-  grpc::Status s = Call(
-      [&](Endpoint& ep, grpc::ClientContext* ctx) { return ep.kv->DeleteRange(ctx, req, &resp); });
+  grpc::Status s = Call("delete", [&](Endpoint& ep, grpc::ClientContext* ctx) {
+    return ep.kv->DeleteRange(ctx, req, &resp);
+  });
   return s.ok() ? Error{} : Failed("delete " + key, s);
 }
 
@@ -171,7 +186,7 @@ Result<int64_t> EtcdClient::Grant() {
   etcdserverpb::LeaseGrantRequest req;
   req.set_ttl(options_.lease_ttl_seconds);
   etcdserverpb::LeaseGrantResponse resp;
-  grpc::Status s = Call([&](Endpoint& ep, grpc::ClientContext* ctx) {
+  grpc::Status s = Call("lease_grant", [&](Endpoint& ep, grpc::ClientContext* ctx) {
     return ep.lease->LeaseGrant(ctx, req, &resp);
   });
   if (!s.ok()) return Failed("lease grant", s);
@@ -192,7 +207,7 @@ Error EtcdClient::StartLease(LeaseRenewed on_renewed) {
 // etcd did not answer in time.
 bool EtcdClient::KeepAliveOnce(int64_t id) {
   bool alive = false;
-  Call([&](Endpoint& ep, grpc::ClientContext* ctx) {
+  Call("lease_keepalive", [&](Endpoint& ep, grpc::ClientContext* ctx) {
     auto stream = ep.lease->LeaseKeepAlive(ctx);
     etcdserverpb::LeaseKeepAliveRequest req;
     req.set_id(id);

@@ -25,6 +25,9 @@ struct EtcdOptions {
   int call_timeout_ms = 1500;    // an ADD that cannot reach etcd fails with 11 inside 2 s
   int attempt_timeout_ms = 600;  // then the next endpoint is tried
   TlsMaterial tls;               // https:// endpoints need it
+  // Told of every call (op "range", "txn", "put", "delete", "lease_grant",
+  // "lease_keepalive"; failover included) for the metrics; may be empty.
+  std::function<void(const char* op, double seconds, bool ok)> on_call;
 };
 
 class EtcdClient {
@@ -68,8 +71,9 @@ class EtcdClient {
 
   explicit EtcdClient(const EtcdOptions& o) : options_(o) {}
   // Runs fn against the current member, failing over on UNAVAILABLE or a timeout,
-  // within call_timeout_ms overall.
-  grpc::Status Call(const CallFn& fn);
+  // within call_timeout_ms overall; op names the call for options_.on_call.
+  grpc::Status Call(const char* op, const CallFn& fn);
+  grpc::Status CallAnyMember(const CallFn& fn);
   Error Failed(const std::string& what, const grpc::Status& s) const;
   Result<int64_t> Grant();
   // Replaces the liveness lease if it is still `dead` (else another thread already

@@ -19,6 +19,21 @@
 
 namespace vmip {
 
+// Whether this node may expire a detached binding (lease_expiry.cc), and what the
+// conditional release then compares.
+struct ExpiryClearance {
+  enum class Verdict {
+    kMayExpire,          // this node's to expire: no attachment anywhere
+    kAttachedElsewhere,  // another node runs the VM (detail: that node)
+    kNotHere,            // another node holds the binding, or none does (detail: which)
+  };
+  Verdict verdict = Verdict::kMayExpire;
+  std::string detail;
+  std::vector<std::string> ips;     // the binding as read, for ReleaseExpired
+  int64_t binding_revision = 0;     // idem
+  int64_t attachments_seen_at = 0;  // no attachment may appear after this
+};
+
 class ClusterCoordinator {
  public:
   virtual ~ClusterCoordinator() = default;
@@ -49,6 +64,11 @@ class ClusterCoordinator {
   virtual v1::ReleaseReply Release(const v1::ReleaseRequest& req) = 0;
   // A peer adopted a binding this node made.
   virtual void RecordHandoff(const v1::HandoffNotice& notice) = 0;
+  // Expiry: may this node expire the detached `lease`? (Quorum reads.)
+  virtual Result<ExpiryClearance> ClearExpiry(const LeaseRow& lease) = 0;
+  // Expiry, with the mutex held, before the local delete: releases the binding only
+  // if it is still what `clearance` read and no attachment appeared. False: changed.
+  virtual Result<bool> ReleaseExpired(const LeaseRow& lease, const ExpiryClearance& clearance) = 0;
   // Background, once a second: queued changes, hand-off notices, resync.
   virtual void Flush() = 0;
 };
@@ -69,6 +89,8 @@ class StandaloneCoordinator final : public ClusterCoordinator {
     return WithError<v1::ReleaseReply>(MakeError(kInternal, "standalone node: no cluster release"));
   }
   void RecordHandoff(const v1::HandoffNotice&) override {}
+  Result<ExpiryClearance> ClearExpiry(const LeaseRow&) override { return ExpiryClearance{}; }
+  Result<bool> ReleaseExpired(const LeaseRow&, const ExpiryClearance&) override { return true; }
   void Flush() override {}
 };
 

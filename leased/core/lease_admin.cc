@@ -100,7 +100,7 @@ v1::UnreserveReply LeaseService::Unreserve(const v1::UnreserveRequest& req) {
     return WithError<v1::UnreserveReply>(
         MakeError(kUnknownReservation, "no unclaimed addresses of reservation \"" + req.name() +
                                            "\" on network " + req.network()));
-  ApplyReleased(released);
+  ApplyReleased(released, ReleaseReason::kByHand);
   v1::UnreserveReply reply;
   reply.set_released(static_cast<uint32_t>(held.value().size()));
   Log(LogLevel::kInfo, "op=unreserve network=" + req.network() + " name=" + req.name());
@@ -125,7 +125,7 @@ v1::ReleaseReply LeaseService::Release(const v1::ReleaseRequest& req) {
   if (!e.code) e = ReleaseLocal(leases.value(), req.force(), /*queue_cluster=*/true, &released);
   if (!e.code) e = txn.Commit();
   if (e.code) return WithError<v1::ReleaseReply>(e);
-  ApplyReleased(released);
+  ApplyReleased(released, ReleaseReason::kByHand);
   for (const LeaseRow& l : leases.value())
     for (const AddressRow& a : l.addresses) reply.add_ips(a.ip);
   Log(LogLevel::kInfo,

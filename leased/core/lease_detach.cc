@@ -32,16 +32,20 @@ Error LeaseService::Detach(const AttachmentRow& att, std::vector<Released>* rele
   std::string ip = lease.addresses.empty() ? "" : lease.addresses[0].ip;
   e = store_->AppendEvent(EventRow{now, att.network, EventKind::kDetach, owner, ip,
                                    att.container_id, att.ifname, node_});
-  if (e.code || (lease.owner_kind != OwnerKind::kPod && lease.handed_to.empty())) return e;
+  if (e.code || lease.owner_kind == OwnerKind::kReservation) return e;
   auto left = store_->CountAttachments(lease.id);
   if (!left.ok()) return left.error();
   if (left.value() > 0) return Error{};
+  // The detached TTL counts from here; the next attach clears it.
+  if (lease.owner_kind != OwnerKind::kPod && lease.handed_to.empty())
+    return store_->SetDetachedAt(lease.id, now);
   if (lease.owner_kind != OwnerKind::kPod) return DropHandedOver(lease, released);
   return FreeLease(lease, att.container_id, released);
 }
 
 Error LeaseService::FreeLease(const LeaseRow& lease, const std::string& container_id,
-                              std::vector<Released>* released, bool queue_cluster_release) {
+                              std::vector<Released>* released, bool queue_cluster_release,
+                              EventKind event_kind) {
   int64_t now = clock_();
   std::string owner = lease.Key().Tag();
   std::string first_ip = lease.addresses.empty() ? "" : lease.addresses[0].ip;
@@ -57,24 +61,31 @@ Error LeaseService::FreeLease(const LeaseRow& lease, const std::string& containe
   if (queue_cluster_release)
     if (Error e = coordinator_->QueueRelease(lease); e.code) return e;
   auto net = networks_.find(lease.network);
+  bool first = true;
   for (const AddressRow& a : lease.addresses) {
     if (Error e = store_->MarkReleased(lease.network, a.ip, now); e.code) return e;
-    Error e = store_->AppendEvent(EventRow{now, lease.network, EventKind::kRelease, owner, a.ip,
-                                           container_id, lease.ifname, node_});
+    Error e = store_->AppendEvent(
+        EventRow{now, lease.network, event_kind, owner, a.ip, container_id, lease.ifname, node_});
     if (e.code) return e;
     auto ip = ParseIp(a.ip);
-    if (ip && net != networks_.end()) released->push_back(Released{net->second.get(), *ip});
+    if (!ip || net == networks_.end()) continue;
+    released->push_back(Released{net->second.get(), *ip, false, first ? lease.network : ""});
+    first = false;
   }
   return Error{};
 }
 
-void LeaseService::ApplyReleased(const std::vector<Released>& released) {
+void LeaseService::ApplyReleased(const std::vector<Released>& released,
+                                 std::optional<ReleaseReason> reason) {
   int64_t now = clock_();
-  for (const Released& r : released)
+  for (const Released& r : released) {
     if (r.handed_over)
       r.net->allocator->HandOver(r.ip);
     else
       r.net->allocator->Release(r.ip, now);
+    if (reason && release_observer_ && !r.ends_lease_on.empty())
+      release_observer_->LeasesReleased(r.ends_lease_on, *reason, 1);
+  }
 }
 
 // Sets *detached when there was an attachment to remove.
@@ -101,7 +112,7 @@ Error LeaseService::DelLocked(const v1::DelRequest& req, bool* detached,
     return e;
   }
   *detached = true;
-  ApplyReleased(released);
+  ApplyReleased(released, ReleaseReason::kPodDeleted);
   for (const Released& r : released)
     *released_ips += (released_ips->empty() ? "" : ",") + r.ip.ToString();
   return Error{};
@@ -143,7 +154,7 @@ v1::GcReply LeaseService::Gc(const v1::GcRequest& req) {
   }
   if (!e.code) e = txn.Commit();
   if (e.code) return WithError<v1::GcReply>(e);
-  ApplyReleased(released);
+  ApplyReleased(released, ReleaseReason::kGc);
   Log(LogLevel::kInfo,
       "op=gc" + Field("network", req.network()) + Field("dropped", std::to_string(dropped)));
   v1::GcReply reply;

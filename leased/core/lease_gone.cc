@@ -35,7 +35,7 @@ Error LeaseService::ReleaseGone(OwnerKind kind, const std::string& owner, const 
   }
   if (!changed) return Error{};  // the transaction rolls back empty
   if (e = txn.Commit(); e.code) return e;
-  ApplyReleased(released);
+  ApplyReleased(released, ReleaseReason::kVmDeleted);
   std::string ips;
   for (const Released& r : released) ips += (ips.empty() ? "" : ",") + r.ip.ToString();
   Log(LogLevel::kInfo, "op=release" + Field("owner", OwnerKey{kind, owner, ""}.Tag()) +

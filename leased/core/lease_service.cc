@@ -242,6 +242,7 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req, const Id
     if (e = CheckLeaseFits(net, *lease.value(), requested.value()); e.code) return e;
     return ReplyFor(net, *lease.value());
   }
+  moved_out_.clear();
   AddContext ctx{net, c, owner, now, requested.value(), {}, false};
   std::vector<Released> released;
   if (e = ReleaseIfRecreated(ctx, &released); e.code) return e;
@@ -251,6 +252,7 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req, const Id
   AttachmentRow att_row{c.network(), c.container_id(), c.ifname(), c.netns(),
                         node_,       lease.value().id, now,        token};
   e = store_->InsertAttachment(att_row);
+  if (!e.code && lease.value().detached_at) e = store_->SetDetachedAt(lease.value().id, 0);
   if (!e.code)
     e = store_->AppendEvent(
         EventRow{now, c.network(), EventKind::kAttach, owner.Key().Tag(),
@@ -264,9 +266,12 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req, const Id
   if (e.code) {
     txn.Rollback();  // before the etcd call below: no write lock held across it
     coordinator_->FinishAdd(ctx, lease.value(), /*committed=*/false);
+    moved_out_.clear();  // nothing was moved
     return e;
   }
   coordinator_->FinishAdd(ctx, lease.value(), /*committed=*/true);
+  ApplyReleased(moved_out_);
+  moved_out_.clear();
   net.saved = true;
   ApplyReleased(released);
   for (const AddressRow& a : ctx.fresh) net.allocator->Take(*ParseIp(a.ip));
@@ -308,7 +313,9 @@ Result<LeaseRow> LeaseService::LeaseForAdd(AddContext& ctx) {
     lease = reserved.value();
   }
   if (lease) {
-    if (Error e = CheckLeaseFits(ctx.net, *lease, ctx.requested); e.code) return e;
+    Error e = CheckLeaseFits(ctx.net, *lease, ctx.requested);
+    if (e.code == kLeaseMismatch) return MoveDetached(ctx, *lease);
+    if (e.code) return e;
     return *lease;
   }
   auto picked = PickAddresses(ctx.net, ctx.requested);

@@ -23,6 +23,7 @@
 #include "network_state.h"
 #include "owner.h"
 #include "pool.h"
+#include "release_observer.h"
 #include "vmip.pb.h"
 
 namespace vmip {
@@ -44,6 +45,8 @@ class LeaseService {
 
   v1::ListLeasesReply ListLeases(const v1::ListLeasesRequest& req);
   v1::ListPoolsReply ListPools();
+  // Leases per network and state, for the metrics' pool gauges (lease_counts.cc).
+  Result<std::vector<LeaseCount>> CountLeasesByState();
   // check_ready: also read the cluster store once (code 11 when it cannot be reached).
   v1::DaemonStatusReply DaemonStatus(bool check_ready = false);
   v1::HistoryReply History(const v1::HistoryRequest& req);
@@ -69,11 +72,23 @@ class LeaseService {
   // Seconds a released address is held back even when nothing else is free.
   void SetReuseCooldown(int64_t seconds) { reuse_cooldown_ = seconds; }
 
+  // Lease policies (issue 16), run from the daemon's background loop.
+  // A VM binding detached longer than this (per network: ipam.detachedTTL, which
+  // wins) is released with an `expire` event; 0 = never (lease_expiry.cc).
+  void SetDetachedTtl(int64_t seconds) { detached_ttl_ = seconds; }
+  void ExpireDetached();
+  // Events older than this are deleted in small batches; 0 = kept forever
+  // (history_retention.cc). Returns how many went.
+  void SetHistoryRetention(int64_t seconds) { history_retention_ = seconds; }
+  int64_t PruneHistory();
+
   // Cluster mode: what ADD, DEL and release agree with the cluster (cluster/).
   // Standalone by default. It outlives the service; set once before serving.
   void SetCoordinator(ClusterCoordinator* coordinator) { coordinator_ = coordinator; }
   // Kubernetes mode: owners named from the API server. Not owned; outlives the service.
   void SetIdentitySource(IdentitySource* source) { identity_source_ = source; }
+  // Told of every lease released back to the pool, with why. Set before serving.
+  void SetReleaseObserver(ReleaseObserver* o) { release_observer_ = o; }
 
  private:
   // The cluster coordinator works on this node's table and free sets under mu_,
@@ -83,7 +98,8 @@ class LeaseService {
   struct Released {
     Network* net;
     IpAddress ip;
-    bool handed_over = false;  // another node holds it now: not free
+    bool handed_over = false;     // another node holds it now: not free
+    std::string ends_lease_on{};  // the network, on the first address of a lease that ended
   };
 
   Result<Network*> NetworkFor(const std::string& name, const v1::PoolConfig& config);
@@ -118,9 +134,21 @@ class LeaseService {
   // Gives a lease's addresses back: to its reservation if it was claimed from one,
   // else to the pool (recorded as released, for oldest-first reuse).
   Error FreeLease(const LeaseRow& lease, const std::string& container_id,
-                  std::vector<Released>* released, bool queue_cluster_release = true);
+                  std::vector<Released>* released, bool queue_cluster_release = true,
+                  EventKind event_kind = EventKind::kRelease);
+  // A detached VM asks for other free addresses: its binding moves there, the old
+  // ones are freed (event `move`); refused (106) while attached (lease_move.cc).
+  Result<LeaseRow> MoveDetached(AddContext& ctx, LeaseRow lease);
+  // lease_expiry.cc: the detached TTL of a network, and one compare-and-delete.
+  int64_t DetachedTtlOf(const Network& net) const;
+  Error StillDetached(const LeaseRow& seen, int64_t ttl);
+  void RestartDetachedClock(const LeaseRow& seen, int64_t at);
+  void Expire(const LeaseRow& seen, int64_t ttl);
   Result<LeaseRow> ClaimReservation(const AddContext& ctx);
-  void ApplyReleased(const std::vector<Released>& released);
+  // reason: why the leases that ended here ended, for the release observer (none:
+  // not counted, e.g. a copy dropped because another node released it).
+  void ApplyReleased(const std::vector<Released>& released,
+                     std::optional<ReleaseReason> reason = std::nullopt);
   // After a failed transaction that already touched the free sets.
   void RebuildNetwork(const std::string& name);
   v1::AddReply ReplyFor(const Network& net, const LeaseRow& lease) const;
@@ -144,15 +172,19 @@ class LeaseService {
   // FinishAdd) and the cluster release's compare-and-swap are made while holding it,
   // so they order with local commits.
   // Set once before the daemon serves, then only read: node_, clock_, started_at_,
-  // coordinator_, identity_source_, reuse_cooldown_. The coordinator's resync flag belongs to the
-  // one thread that runs its Flush().
+  // coordinator_, identity_source_, release_observer_, reuse_cooldown_. The coordinator's
+  // resync flag belongs to the one thread that runs its Flush().
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Network>> networks_;
   CommitGroup commits_;  // runs ADD and DEL under mu_
   StandaloneCoordinator standalone_;
   ClusterCoordinator* coordinator_ = &standalone_;
   IdentitySource* identity_source_ = nullptr;
+  ReleaseObserver* release_observer_ = nullptr;
   int64_t reuse_cooldown_ = 0;
+  int64_t detached_ttl_ = 0;         // set once before serving, like reuse_cooldown_
+  int64_t history_retention_ = 0;    // idem
+  std::vector<Released> moved_out_;  // the ADD in progress: freed by a move once it commits
 };
 
 }  // namespace vmip

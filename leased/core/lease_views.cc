@@ -64,6 +64,7 @@ v1::ListLeasesReply LeaseService::ListLeases(const v1::ListLeasesRequest& req) {
     l.set_reported_by(node_);
     l.set_owner_uid(row.owner_uid);
     l.set_identity_source(row.identity_source);
+    l.set_detached_at(std::max<int64_t>(row.detached_at, 0));  // not kAttachedElsewhere
     for (const auto& a : row.addresses) l.add_ips(a.ip);
     auto [lo, hi] = by_lease.equal_range(row.id);
     for (auto it = lo; it != hi; ++it) {
@@ -139,7 +140,11 @@ v1::HistoryReply LeaseService::History(const v1::HistoryRequest& req) {
   auto events = store_->Events(req.network(), req.vm().empty() ? "" : "vm:" + req.vm(),
                                req.ip().empty() ? "" : Canonical(req.ip()), limit);
   if (!events.ok()) return WithError<v1::HistoryReply>(events.error());
+  auto oldest = store_->OldestEventAt();
+  if (!oldest.ok()) return WithError<v1::HistoryReply>(oldest.error());
   v1::HistoryReply reply;
+  reply.set_oldest_at(oldest.value());
+  reply.set_retention_seconds(history_retention_);
   for (const EventRow& e : events.value()) {
     v1::Event* out = reply.add_events();
     out->set_at(e.at);

@@ -1,5 +1,8 @@
 #include "grpc_services.h"
 
+#include <chrono>
+
+#include "metrics_status.h"
 #include "peer_service.h"
 #include "reply_error.h"
 
@@ -14,29 +17,38 @@ Reply NotClustered() {
 
 }  // namespace
 
+template <typename Reply, typename Call>
+void CniService::Timed(DaemonMetrics::Command command, Reply* reply, Call call) {
+  auto start = std::chrono::steady_clock::now();
+  *reply = call();
+  if (!metrics_) return;
+  std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  metrics_->RecordCni(command, reply->error().code(), took.count());
+}
+
 grpc::Status CniService::Add(grpc::ServerContext*, const v1::AddRequest* q, v1::AddReply* r) {
-  *r = s_->Add(*q);
+  Timed(DaemonMetrics::Command::kAdd, r, [&] { return s_->Add(*q); });
   return grpc::Status::OK;
 }
 
 grpc::Status CniService::Del(grpc::ServerContext*, const v1::DelRequest* q, v1::DelReply* r) {
-  *r = s_->Del(*q);
+  Timed(DaemonMetrics::Command::kDel, r, [&] { return s_->Del(*q); });
   return grpc::Status::OK;
 }
 
 grpc::Status CniService::Check(grpc::ServerContext*, const v1::CheckRequest* q, v1::CheckReply* r) {
-  *r = s_->Check(*q);
+  Timed(DaemonMetrics::Command::kCheck, r, [&] { return s_->Check(*q); });
   return grpc::Status::OK;
 }
 
 grpc::Status CniService::Gc(grpc::ServerContext*, const v1::GcRequest* q, v1::GcReply* r) {
-  *r = s_->Gc(*q);
+  Timed(DaemonMetrics::Command::kGc, r, [&] { return s_->Gc(*q); });
   return grpc::Status::OK;
 }
 
 grpc::Status CniService::Status(grpc::ServerContext*, const v1::StatusRequest* q,
                                 v1::StatusReply* r) {
-  *r = s_->Status(*q);
+  Timed(DaemonMetrics::Command::kStatus, r, [&] { return s_->Status(*q); });
   return grpc::Status::OK;
 }
 
@@ -61,6 +73,7 @@ grpc::Status AdminService::Status(grpc::ServerContext*, const v1::DaemonStatusRe
   r->set_db_path(facts_.db_path);
   r->set_spool_replayed(facts_.spool_replayed);
   if (facts_.add_status) facts_.add_status(r);
+  if (metrics_ && !r->error().code()) AddMetricsToStatus(metrics_->registry(), r);
   return grpc::Status::OK;
 }
 

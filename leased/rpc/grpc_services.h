@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "daemon_metrics.h"
 #include "lease_service.h"
 #include "peer_directory.h"
 #include "vmip.grpc.pb.h"
@@ -13,7 +14,9 @@ namespace vmip {
 
 class CniService final : public v1::Cni::Service {
  public:
-  explicit CniService(LeaseService* s) : s_(s) {}
+  // metrics: where each call's outcome and duration are recorded (nullptr: nowhere).
+  explicit CniService(LeaseService* s, DaemonMetrics* metrics = nullptr)
+      : s_(s), metrics_(metrics) {}
   grpc::Status Add(grpc::ServerContext*, const v1::AddRequest* q, v1::AddReply* r) override;
   grpc::Status Del(grpc::ServerContext*, const v1::DelRequest* q, v1::DelReply* r) override;
   grpc::Status Check(grpc::ServerContext*, const v1::CheckRequest* q, v1::CheckReply* r) override;
@@ -22,7 +25,12 @@ class CniService final : public v1::Cni::Service {
                       v1::StatusReply* r) override;
 
  private:
+  // Runs one call and records it: the time around the service call, the result code.
+  template <typename Reply, typename Call>
+  void Timed(DaemonMetrics::Command command, Reply* reply, Call call);
+
   LeaseService* s_;
+  DaemonMetrics* metrics_;
 };
 
 struct DaemonFacts {
@@ -35,9 +43,10 @@ struct DaemonFacts {
 
 class AdminService final : public v1::Admin::Service {
  public:
-  // peers: nullptr in standalone mode.
-  AdminService(LeaseService* s, DaemonFacts facts, PeerDirectory* peers)
-      : s_(s), facts_(std::move(facts)), peers_(peers) {}
+  // peers: nullptr in standalone mode. metrics: the counters `vmipctl status` shows.
+  AdminService(LeaseService* s, DaemonFacts facts, PeerDirectory* peers,
+               const DaemonMetrics* metrics = nullptr)
+      : s_(s), facts_(std::move(facts)), peers_(peers), metrics_(metrics) {}
   grpc::Status ListLeases(grpc::ServerContext*, const v1::ListLeasesRequest* q,
                           v1::ListLeasesReply* r) override;
   grpc::Status ListPools(grpc::ServerContext*, const v1::ListPoolsRequest* q,
@@ -59,6 +68,7 @@ class AdminService final : public v1::Admin::Service {
   LeaseService* s_;
   DaemonFacts facts_;
   PeerDirectory* peers_;
+  const DaemonMetrics* metrics_;
 };
 
 }  // namespace vmip

@@ -18,18 +18,21 @@ Request LocalOnly(const Request& req) {
 grpc::Status PeerService::ListLeases(grpc::ServerContext*, const v1::ListLeasesRequest* q,
                                      v1::ListLeasesReply* r) {
   *r = s_->ListLeases(LocalOnly(*q));
+  Count("ListLeases", r->error().code());
   return grpc::Status::OK;
 }
 
 grpc::Status PeerService::History(grpc::ServerContext*, const v1::HistoryRequest* q,
                                   v1::HistoryReply* r) {
   *r = s_->History(LocalOnly(*q));
+  Count("History", r->error().code());
   return grpc::Status::OK;
 }
 
 grpc::Status PeerService::Handoff(grpc::ServerContext*, const v1::HandoffNotice* q,
                                   v1::HandoffReply*) {
   if (coordinator_) coordinator_->RecordHandoff(*q);
+  Count("Handoff", 0);
   return grpc::Status::OK;
 }
 

@@ -2,6 +2,7 @@
 // node's table and hand-off notices. It can change nothing but the history.
 #pragma once
 
+#include "daemon_metrics.h"
 #include "lease_service.h"
 #include "peer_directory.h"
 #include "vmip.grpc.pb.h"
@@ -10,9 +11,10 @@ namespace vmip {
 
 class PeerService final : public v1::Peer::Service {
  public:
-  // coordinator: where hand-off notices go (null: ignored, standalone).
-  PeerService(LeaseService* s, ClusterCoordinator* coordinator)
-      : s_(s), coordinator_(coordinator) {}
+  // coordinator: where hand-off notices go (null: ignored, standalone). metrics: counts
+  // the calls peers make here (nullptr: not counted).
+  PeerService(LeaseService* s, ClusterCoordinator* coordinator, DaemonMetrics* metrics = nullptr)
+      : s_(s), coordinator_(coordinator), metrics_(metrics) {}
   grpc::Status ListLeases(grpc::ServerContext*, const v1::ListLeasesRequest* q,
                           v1::ListLeasesReply* r) override;
   grpc::Status History(grpc::ServerContext*, const v1::HistoryRequest* q,
@@ -21,8 +23,13 @@ class PeerService final : public v1::Peer::Service {
                        v1::HandoffReply* r) override;
 
  private:
+  void Count(const char* method, unsigned code) {
+    if (metrics_) metrics_->RecordPeer(method, code);
+  }
+
   LeaseService* s_;
   ClusterCoordinator* coordinator_;
+  DaemonMetrics* metrics_;
 };
 
 // Cluster-wide views for vmipctl --cluster: this node's rows plus every live

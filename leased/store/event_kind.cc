@@ -19,6 +19,8 @@ constexpr std::pair<EventKind, const char*> kNames[] = {
     {EventKind::kVmDeleted, "vm-deleted"},
     {EventKind::kStatefulSetDeleted, "statefulset-deleted"},
     {EventKind::kStatefulSetScaledDown, "statefulset-scaled-down"},
+    {EventKind::kExpire, "expire"},
+    {EventKind::kMove, "move"},
 };
 
 }  // namespace

@@ -20,6 +20,8 @@ enum class EventKind {
   kVmDeleted,              // its VM (or VMI without a VM) is gone from the API
   kStatefulSetDeleted,     // its pod's StatefulSet is gone
   kStatefulSetScaledDown,  // ... or scaled below the pod's ordinal
+  kExpire,                 // a VM binding detached longer than its TTL went back to the pool
+  kMove,                   // a detached VM's binding moved to the address it asked for
 };
 
 const char* EventKindName(EventKind kind);

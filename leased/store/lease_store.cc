@@ -8,7 +8,7 @@ namespace vmip {
 namespace {
 const char* kLeaseColumns =
     "id, network, owner_kind, owner, owner_uid, ifname, created_at, reservation, cluster_revision, "
-    "handed_to, identity_source";
+    "handed_to, identity_source, detached_at";
 const char* kAttachmentColumns =
     "network, container_id, ifname, netns, node, lease_id, attached_at, cluster_token";
 }  // namespace
@@ -104,6 +104,7 @@ LeaseRow LeaseStore::ReadLease(Statement& q) {
   l.cluster_revision = q.Int(8);
   l.handed_to = q.Text(9);
   l.identity_source = q.Text(10);
+  l.detached_at = q.Int(11);
   return l;
 }
 

@@ -35,11 +35,16 @@ struct LeaseRow {
   int64_t cluster_revision = 0;       // version of its cluster binding (cluster mode)
   std::string handed_to;              // node that adopted it while attached here
   std::string identity_source;        // which rule named the owner (owner.h kSource*)
+  int64_t detached_at = 0;            // VM: when its last attachment went; 0 attached
 
   OwnerKey Key() const { return OwnerKey{owner_kind, owner, ifname}; }
   // "vm default/vm1", for messages.
   std::string DescribeOwner() const { return std::string(OwnerKindName(owner_kind)) + " " + owner; }
 };
+
+// LeaseRow::detached_at of a binding detached here but attached on another node (cluster
+// mode): its TTL starts only when that attachment goes.
+inline constexpr int64_t kAttachedElsewhere = -1;
 
 struct AttachmentRow {
   std::string network, container_id, ifname, netns, node;
@@ -64,6 +69,13 @@ struct OutboxRow {
   int64_t id = 0;
   OutboxOp op = OutboxOp::kRelease;
   std::string network, key, value;
+};
+
+// How many leases of a network are in one state: attached (a container uses it),
+// detached (a VM's, kept while no pod runs it) or reserved (unclaimed, vmipctl reserve).
+struct LeaseCount {
+  std::string network, state;
+  int64_t leases = 0;
 };
 
 class LeaseStore {
@@ -129,6 +141,19 @@ class LeaseStore {
   Error ClearReleased(const std::string& network, const std::string& ip);
   Error AppendEvent(const EventRow& e);
 
+  // Lease policies (lease_policy_store.cc).
+  Error SetDetachedAt(int64_t lease_id, int64_t at);  // 0: attached again
+  // VM leases of `network` detached at or before `cutoff`, oldest first, and those
+  // marked kAttachedElsewhere.
+  Result<std::vector<LeaseRow>> DetachedSince(const std::string& network, int64_t cutoff,
+                                              int64_t limit);
+  // Points range set `range_set` of a lease at another address (a detached VM moves).
+  Error MoveAddress(int64_t lease_id, int range_set, const std::string& ip);
+  // Deletes at most `limit` events older than `cutoff`; returns how many went.
+  Result<int64_t> DeleteEventsBefore(int64_t cutoff, int64_t limit);
+  // The time of the oldest event kept; 0 when there is none.
+  Result<int64_t> OldestEventAt();
+
   // Whole-table reads: start-up and admin views.
   // network "" means every network.
   Error ForEachAddress(
@@ -140,6 +165,8 @@ class LeaseStore {
   Result<std::vector<LeaseRow>> ListLeases(const std::string& network);
   Result<std::vector<AttachmentRow>> ListAttachments(const std::string& network);
   Result<int64_t> Count(const std::string& table);
+  // Leases per network and state (lease_counts.cc); states with none are left out.
+  Result<std::vector<LeaseCount>> CountLeasesByState();
 
  private:
   explicit LeaseStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}

@@ -54,11 +54,13 @@ check_bundle() {
   expect_eq "$label: daemon socket and spool are the sample conflist's" \
     "$(jq -r '.plugins[0].ipam | "\(.socket) \(.spoolDir)"' "$CONFLIST")" \
     "$sock $(jq -r '.args[] | select(startswith("--spool-dir=")) | ltrimstr("--spool-dir=")' <<<"$daemon")"
-  expect_eq "$label: liveness and startup: vmipctl status answers" \
-    "[[\"/usr/bin/vmipctl\",\"--socket=$sock\",\"status\"],[\"/usr/bin/vmipctl\",\"--socket=$sock\",\"status\"]]" \
-    "$(jq -c '[.livenessProbe.exec.command, .startupProbe.exec.command]' <<<"$daemon")"
-  expect_eq "$label: readiness: vmipctl status --ready" "[\"/usr/bin/vmipctl\",\"--socket=$sock\",\"status\",\"--ready\"]" \
-    "$(jq -c .readinessProbe.exec.command <<<"$daemon")"
+  expect_eq "$label: liveness and startup: GET /healthz, readiness: GET /readyz, on the metrics port" \
+    '[["/healthz","metrics"],["/healthz","metrics"],["/readyz","metrics"]]' \
+    "$(jq -c '[.livenessProbe, .startupProbe, .readinessProbe] | map([.httpGet.path, .httpGet.port])' <<<"$daemon")"
+  expect_eq "$label: the metrics port is the one --metrics-address listens on (ConfigMap)" \
+    "--metrics-address=\$(POD_IP):\$(VMIP_METRICS_PORT) status.podIP $(jq -r '.[] | select(.kind == "ConfigMap") | .data.VMIP_METRICS_PORT' <<<"$r")" \
+    "$(jq -r '[(.args[] | select(startswith("--metrics-address="))), (.env[] | select(.name == "POD_IP") | .valueFrom.fieldRef.fieldPath),
+      (.ports[] | select(.name == "metrics") | .containerPort | tostring)] | join(" ")' <<<"$daemon")"
   expect_eq "$label: probe timeouts leave room for an etcd read (>= 3 s)" true \
     "$(jq '[.livenessProbe, .readinessProbe, .startupProbe] | all(.timeoutSeconds >= 3)' <<<"$daemon")"
   expect_eq "$label: cpu and memory requests on both containers" true \
@@ -88,8 +90,18 @@ expect_eq "cluster: host network for the peer links" true \
 expect_eq "base: no host network" null \
   "$(render_json "$BUNDLE" | jq '.[] | select(.kind == "DaemonSet") | .spec.template.spec.hostNetwork')"
 
-echo "# the probe commands are ones vmipctl accepts"
-RC=0
-"$VMIPCTL" status --ready --help >/dev/null 2>&1 || RC=$?
-expect_eq "vmipctl status --ready parses" 0 "$RC"
+echo "# the monitoring bundle: a Service on the daemon pods' metrics port, its ServiceMonitor, the alerts"
+m=$(render_json "$BUNDLE/monitoring")
+expect_eq "monitoring: kinds" "PrometheusRule,Service,ServiceMonitor" "$(jq -r 'map(.kind) | sort | join(",")' <<<"$m")"
+expect_eq "monitoring: the Service selects the DaemonSet's pods" true \
+  "$(jq --argjson pod "$(render_json "$BUNDLE" | jq -c '.[] | select(.kind == "DaemonSet") | .spec.template.metadata.labels')" \
+    '.[] | select(.kind == "Service") | .spec.selector | to_entries | all(.value == $pod[.key])' <<<"$m")"
+expect_eq "monitoring: Service port targets the named metrics port; the ServiceMonitor scrapes it" "metrics metrics /metrics" \
+  "$(jq -r '[(.[] | select(.kind == "Service") | .spec.ports[0] | .targetPort, .name),
+    (.[] | select(.kind == "ServiceMonitor") | .spec.endpoints[0].path)] | join(" ")' <<<"$m")"
+expect_eq "monitoring: the ServiceMonitor selects the Service" true \
+  "$(jq '(.[] | select(.kind == "Service") | .metadata.labels) as $l
+    | .[] | select(.kind == "ServiceMonitor") | .spec.selector.matchLabels | to_entries | all(.value == $l[.key])' <<<"$m")"
+expect_eq "monitoring: the alerts" "VmipAddSlow,VmipAllocationFailures,VmipPoolAlmostFull,VmipReleasesStuck,VmipSpoolNotDraining" \
+  "$(jq -r '[.[] | select(.kind == "PrometheusRule") | .spec.groups[].rules[].alert] | sort | join(",")' <<<"$m")"
 finish

@@ -29,6 +29,7 @@ pod_run_args() {
             if .value != null then .value
             elif .valueFrom.fieldRef.fieldPath == "spec.nodeName" then $node
             elif .valueFrom.fieldRef.fieldPath == "status.hostIP" then "127.0.0.1"
+            elif .valueFrom.fieldRef.fieldPath == "status.podIP" then "127.0.0.1"
             else error("unsupported env source of " + .name) end)}]) as $envs
     | ($envs | from_entries) as $env
     | def expand: gsub("\\$\\((?<v>[A-Za-z_][A-Za-z0-9_]*)\\)"; $env[.v] // "$(\(.v))");

@@ -1,4 +1,4 @@
-// Kubernetes mode's pure parts: kubeconfig reading, durations, the annotation, and
+// Kubernetes mode's pure parts: kubeconfig reading, the annotation, and
 // schema 0006 (which rebuilds the leases table) keeping every row that refers to a lease.
 #include <sqlite3.h>
 #include <unistd.h>
@@ -8,7 +8,6 @@
 #include <fstream>
 #include <string>
 
-#include "duration.h"
 #include "kube_config.h"
 #include "kube_identity.h"
 #include "lease_store.h"
@@ -98,19 +97,6 @@ TEST_CASE("in-cluster config needs the service host and reads token and CA") {
   CHECK(c.value().token_file == d.path + "/token");
   unsetenv("KUBERNETES_SERVICE_HOST");
   unsetenv("KUBERNETES_SERVICE_PORT");
-}
-
-TEST_CASE("durations: s, m, h, d and plain seconds") {
-  CHECK(ParseDuration("2s") == 2);
-  CHECK(ParseDuration("5m") == 300);
-  CHECK(ParseDuration("2h") == 7200);
-  CHECK(ParseDuration("1d") == 86400);
-  CHECK(ParseDuration("90") == 90);
-  CHECK(ParseDuration("") == -1);
-  CHECK(ParseDuration("m") == -1);
-  CHECK(ParseDuration("5x") == -1);
-  CHECK(ParseDuration("5mm") == -1);
-  CHECK(ParseDuration("-5s") == -1);
 }
 
 TEST_CASE("vmip.io/ip.<network> annotation: comma list, this network only") {

@@ -407,3 +407,26 @@ TEST_CASE("CFG stdin up to 1 MiB is read, larger is code 5 naming the limit") {
   CHECK(err.code == 5);
   CHECK(err.msg == "network config on stdin exceeds the 1 MiB (1048576 bytes) limit");
 }
+
+TEST_CASE(
+    "ipam.detachedTTL: a duration or seconds is sent in seconds and a bad one is code 7 naming "
+    "it") {
+  NetConfig c;
+  const std::string ranges = R"("ranges":[[{"subnet":"10.1.0.0/16"}]])";
+  REQUIRE(ParseIpam("{" + ranges + "}", &c).ok());
+  CHECK_FALSE(c.pool.has_detached_ttl_seconds());
+  REQUIRE(ParseIpam("{" + ranges + R"(,"detachedTTL":"7d"})", &c).ok());
+  CHECK(c.pool.detached_ttl_seconds() == 7 * 86400);
+  REQUIRE(ParseIpam("{" + ranges + R"(,"detachedTTL":90})", &c).ok());
+  CHECK(c.pool.detached_ttl_seconds() == 90);
+  REQUIRE(ParseIpam("{" + ranges + R"(,"detachedTTL":"0"})", &c).ok());
+  CHECK(c.pool.has_detached_ttl_seconds());  // explicit never: wins over the daemon's
+  for (const char* bad : {R"("1x")", "-1", "1.5", "true", R"(["1h"])"}) {
+    INFO(bad);
+    CniError e = ParseIpam("{" + ranges + R"(,"detachedTTL":)" + bad + "}", &c);
+    CHECK(e.code == 7);
+    CHECK(e.msg.find("ipam.detachedTTL") != std::string::npos);
+  }
+  // DEL never reads the pool, so a bad TTL cannot block a pod's deletion.
+  CHECK(ParseIpam("{" + ranges + R"(,"detachedTTL":"bad"})", &c, "1.1.0", Command::kDel).ok());
+}
