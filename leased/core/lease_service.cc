@@ -63,7 +63,16 @@ std::string NewToken() {
 }  // namespace
 
 LeaseService::LeaseService(LeaseStore* store, std::string node, Clock clock)
-    : store_(store), node_(std::move(node)), clock_(std::move(clock)), started_at_(clock_()) {}
+    : store_(store),
+      node_(std::move(node)),
+      clock_(std::move(clock)),
+      started_at_(clock_()),
+      // A group's transaction was lost after its members changed the free sets.
+      commits_(&mu_, store, [this] {
+        std::vector<std::string> names;
+        for (const auto& [name, net] : networks_) names.push_back(name);
+        for (const std::string& name : names) RebuildNetwork(name);
+      }) {}
 
 Result<std::unique_ptr<LeaseService::Network>> LeaseService::BuildNetwork(
     const std::string& name, const v1::PoolConfig& config) {
@@ -322,10 +331,17 @@ v1::AddReply LeaseService::Add(const v1::AddRequest& req) {
   auto identity = e.code             ? Result<Identity>(e)
                   : identity_source_ ? identity_source_->Resolve(c)
                                      : IdentityFromArgs(c);
-  std::lock_guard<std::mutex> lock(mu_);
-  ReadSession session(store_);  // NetworkFor reads before AddLocked's transaction
-  auto reply =
-      identity.ok() ? AddLocked(req, identity.value()) : Result<v1::AddReply>(identity.error());
+  Result<v1::AddReply> reply = MakeError(kInternal, "ADD did not run");
+  if (!identity.ok()) reply = identity.error();
+  Error committed;
+  if (identity.ok())
+    committed = commits_.Run(
+        [&] {
+          ReadSession session(store_);  // NetworkFor reads before AddLocked's transaction
+          reply = AddLocked(req, identity.value());
+        },
+        /*grouped=*/!coordinator_->clustered());
+  if (committed.code && reply.ok()) reply = committed;
   std::string who = Field("network", c.network()) + Field("container", c.container_id()) +
                     Field("ifname", c.ifname()) +
                     Field("pod", c.pod_namespace() + "/" + c.pod_name());

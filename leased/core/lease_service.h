@@ -1,6 +1,8 @@
 // The daemon's decisions: ADD/DEL/CHECK/GC/STATUS for the plugin and the views for
-// vmipctl. One mutex serialises them; each change is one SQLite transaction, and the
-// in-memory allocator is updated only after that transaction commits.
+// vmipctl. One mutex serialises them; each change is one SQLite transaction (ADDs and
+// DELs that arrive together share one, commit_group.h); the in-memory allocator is
+// updated only after a request's part of it succeeded, and rebuilt from the table if
+// the transaction then fails to commit.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,7 @@
 #include "add_context.h"
 #include "allocator.h"
 #include "cluster_coordinator.h"
+#include "commit_group.h"
 #include "error.h"
 #include "identity_source.h"
 #include "lease_store.h"
@@ -47,6 +50,10 @@ class LeaseService {
   // check_ready: also read the cluster store once (code 11 when it cannot be reached).
   v1::DaemonStatusReply DaemonStatus(bool check_ready = false);
   v1::HistoryReply History(const v1::HistoryRequest& req);
+
+  // ADDs and DELs that arrive together share one commit (commit_group.h); tests
+  // hold it to form a group of a known size.
+  CommitGroup& commits() { return commits_; }
 
   // Admin actions (lease_admin.cc).
   v1::ReserveReply Reserve(const v1::ReserveRequest& req);
@@ -102,6 +109,8 @@ class LeaseService {
   Result<std::unique_ptr<Network>> BuildNetwork(const std::string& name,
                                                 const v1::PoolConfig& config);
   Result<v1::AddReply> AddLocked(const v1::AddRequest& req, const Identity& identity);
+  // DEL's part of a commit group; `released` lists the addresses it freed.
+  Error DelLocked(const v1::DelRequest& req, bool* detached, std::string* released);
   Result<std::vector<AddressRow>> PickAddresses(Network& net,
                                                 const std::vector<IpAddress>& requested);
   Error CheckLeaseFits(Network& net, const LeaseRow& lease,
@@ -170,6 +179,7 @@ class LeaseService {
   // resync flag belongs to the one thread that runs its Flush().
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Network>> networks_;
+  CommitGroup commits_;  // runs ADD and DEL under mu_
   StandaloneCoordinator standalone_;
   ClusterCoordinator* coordinator_ = &standalone_;
   IdentitySource* identity_source_ = nullptr;
