@@ -80,9 +80,14 @@ std::optional<IpAddress> Allocator::Next(int set, int64_t now) {
   if (auto fresh = NextFresh(set)) return fresh;
   for (const auto& [released_at, ip] : released_[set]) {
     if (cooldown_ > 0 && released_at + cooldown_ > now) break;  // the rest are younger
-    if (!pool_->IsReserved(ip) && !remote_.count(ip)) return ip;
+    if (!pool_->IsReserved(ip) && !remote_.count(ip) && !reserved_.count(ip)) return ip;
   }
   return std::nullopt;
+}
+
+void Allocator::Unreserve(const IpAddress& ip) {
+  auto it = reserved_.find(ip);
+  if (it != reserved_.end()) reserved_.erase(it);
 }
 
 void Allocator::Take(const IpAddress& ip) {
