@@ -54,6 +54,9 @@ wait_etcd
 start_node 1
 for i in 1 2 3 4; do cni ADD n1 "c$i" "pod-c$i"; need "pod c$i ADD"; done
 
+timed "DEL of a pod, etcd idle (for comparison)" 1000 cni DEL n1 c3 pod-c3
+expect_rc "that DEL succeeds" 0
+
 echo "# every etcd member stopped: 16 ADDs wait on etcd, DEL and vmipctl do not"
 kill -STOP "${ETCD_PIDS[@]}"
 WAITERS=()
