@@ -3,7 +3,8 @@
 // DEL-side changes through the outbox, follows other nodes' changes and records
 // hand-offs (coordinator_sync.cc), and releases a VM cluster-wide
 // (coordinator_release.cc). It works on the service's table and free sets under the
-// service's mutex, by the contract documented next to LeaseService::mu_.
+// service's mutex, by the contract documented next to LeaseService::mu_; an ADD's
+// store calls run outside it (cluster_add_plan.h).
 #pragma once
 
 #include <optional>

@@ -1,8 +1,9 @@
 // The daemon's decisions: ADD/DEL/CHECK/GC/STATUS for the plugin and the views for
-// vmipctl. One mutex serialises them; each change is one SQLite transaction (ADDs and
-// DELs that arrive together share one, commit_group.h); the in-memory allocator is
-// updated only after a request's part of it succeeded, and rebuilt from the table if
-// the transaction then fails to commit.
+// vmipctl. One mutex serialises them (a cluster ADD's etcd calls run outside it,
+// under a per-owner lock: lease_add_cluster.cc); each change is one SQLite
+// transaction (ADDs and DELs that arrive together share one, commit_group.h); the
+// in-memory allocator is updated only after a request's part of it succeeded, and
+// rebuilt from the table if the transaction then fails to commit.
 #pragma once
 
 #include <cstdint>
