@@ -7,7 +7,10 @@
 #  - etcd stalled for 0.4 s: a DEL of a container whose ADD is in etcd waits for
 #    that ADD and then removes it, here and in etcd (never interleaved with it);
 #  - etcd back: the 16 ADDs succeed on retry and no address has two owners, on n1
-#    or in etcd.
+#    or in etcd;
+#  - a daemon killed between its etcd claim and its local commit (the keys it leaves
+#    put by hand): after a restart no other pod gets the address, and the VM's next
+#    ADD adopts it.
 source "$(dirname "$0")/../e2e/lib.sh"
 NET=snet TTL=5 CLUSTER_NET=10.250.0 VETH_TAG=vms
 source "$(dirname "$0")/lib_cluster.sh"
@@ -103,4 +106,18 @@ expect_eq "the DEL removed s1's attachment on n1" "0" \
 wait_outbox_empty
 expect_eq "and in etcd" "" "$(etcdctl_ get --prefix "/vmip/v1/attach/$NET/s1" --keys-only | sed '/^$/d')"
 expect_one_owner_each "after the DEL"
+
+echo "# kill -9 between an ADD's etcd claim and its local commit: etcd holds a binding n1 lacks"
+# What the claim Txn of a daemon killed before its commit leaves: the owner and address
+# keys (its attachment key dies with the node's etcd lease).
+kill -KILL "${NODE_PIDS[1]}"; wait "${NODE_PIDS[1]}" 2>/dev/null || true
+etcdctl_ put "/vmip/v1/owner/$NET/vm:default/vmk#eth0" "n1 10.249.0.250" >/dev/null
+etcdctl_ put "/vmip/v1/addr/$NET/10.249.0.250" "vm:default/vmk#eth0" >/dev/null
+start_node 1
+for i in $(seq 1 8); do cni ADD n1 "x$i" "pod-x$i"; need "pod x$i ADD after the restart"
+  [[ $OUT != *'"10.249.0.250/'* ]] || fail "pod x$i got the orphan binding's address"; done
+cni ADD n1 k1 virt-launcher-vmk-abcde
+expect_rc "the VM's ADD again, after the killed one" 0
+expect_eq "it gets the address its binding holds" "10.249.0.250" "$(jq -r '.ips[0].address | split("/")[0]' <<<"$OUT")"
+expect_one_owner_each "after the kill and the retry"
 finish
