@@ -179,7 +179,13 @@ Error ClusterStoreCoordinator::PlanAdd(const AddIntent& in, ClusterAddPlan* plan
   if (!c.reservation().empty())
     return MakeError(kInvalidConfig, "reservations are not supported in cluster mode yet");
   if (Error e = SyncFromCluster(in); e.code) return e;
-  auto binding = cluster_->FindBinding(c.network(), plan->owner_key);
+  // A new owner asking for no particular address goes straight to the claim, whose
+  // failure answer names an existing binding (then adopted): one round trip less.
+  // With a local lease or a requested address the binding is read first.
+  bool any = std::all_of(in.requested.begin(), in.requested.end(),
+                         [](const IpAddress& ip) { return !ip.v6 && ip.value == 0; });
+  Result<std::optional<ClusterBinding>> binding = std::optional<ClusterBinding>();
+  if (in.lease || !any) binding = cluster_->FindBinding(c.network(), plan->owner_key);
   if (!binding.ok()) return binding.error();
   std::optional<LeaseRow> lease = in.lease;
   if (lease && !binding.value())
