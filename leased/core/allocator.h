@@ -38,7 +38,7 @@ class Allocator {
   }
   // Cluster mode: an address an ADD in flight picked or adopts (its etcd step runs
   // outside the service lock); skipped like a taken one until Unreserve. Counted:
-  // each Reserve needs its own Unreserve.
+  // each Reserve needs its own Unreserve; the last makes an unused address fresh again.
   void Reserve(const IpAddress& ip) { reserved_.insert(ip); }
   void Unreserve(const IpAddress& ip);
 
