@@ -55,6 +55,7 @@ class LeaseService {
 
   // Kubernetes mode (lease_gone.cc): the detached leases of an owner the API server
   // no longer has, if their stored UID is uid; reason goes into the history.
+  // In cluster mode only this node's bindings, through the conditional etcd release.
   Error ReleaseGone(OwnerKind kind, const std::string& owner, const std::string& uid,
                     EventKind reason);
 
@@ -135,6 +136,8 @@ class LeaseService {
   Error StillDetached(const LeaseRow& seen, int64_t ttl);
   void RestartDetachedClock(const LeaseRow& seen, int64_t at);
   void Expire(const LeaseRow& seen, int64_t ttl);
+  Error ReleaseGoneInCluster(OwnerKind kind, const std::string& owner, const std::string& uid,
+                             EventKind reason);
   Result<LeaseRow> ClaimReservation(const AddContext& ctx);
   // reason: why the leases that ended here ended, for the release observer (none:
   // not counted, e.g. a copy dropped because another node released it).

@@ -17,7 +17,10 @@ struct KubeOptions {
   std::string kubeconfig;  // "" = in-cluster service account
   int64_t release_grace_seconds = 300;
   int watch_timeout_seconds = 300;  // each watch ends (and resumes) within this
-  bool release_deleted = true;      // off in cluster mode (no election yet)
+  bool release_deleted = true;
+  // Who judges and releases deleted owners; null: this daemon alone (standalone).
+  // Cluster mode passes the etcd board (elected judge, per-node release).
+  GoneOwnerBoard* board = nullptr;
 };
 
 class KubeMode {
@@ -34,6 +37,8 @@ class KubeMode {
   LeaseService* service_;
   KubeClient client_;
   KubeIdentitySource identity_;
+  std::unique_ptr<GoneOwnerBoard> local_board_;  // standalone
+  GoneOwnerBoard* board_ = nullptr;
   std::unique_ptr<DeletionReleaser> releaser_;
 };
 
