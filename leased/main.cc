@@ -107,6 +107,14 @@ struct ClusterReleaser {
         board(etcd, &election, service) {}
 };
 
+// The releaser when both --kubernetes and cluster mode are on, else null.
+std::unique_ptr<ClusterReleaser> ClusterReleaserFor(const Options& o,
+                                                    vmip::EtcdClusterStore* cluster,
+                                                    vmip::LeaseService* service) {
+  if (!cluster || !o.kubernetes) return nullptr;
+  return std::make_unique<ClusterReleaser>(cluster->etcd(), o, service);
+}
+
 // The daemon's background jobs. Once a second: DELs the plugin spooled while the daemon
 // was busy or could not commit and (cluster mode) queued etcd changes. What other
 // nodes bind and free arrives by the cluster store's watch instead.
@@ -212,9 +220,7 @@ int Serve(const Options& o) {
     service.SetCoordinator(coordinator.get());
     coordinator->Watch();
   }
-  std::unique_ptr<ClusterReleaser> releaser;  // outlives the Kubernetes mode and the jobs
-  if (cluster && o.kubernetes)
-    releaser = std::make_unique<ClusterReleaser>(cluster->etcd(), o, &service);
+  auto releaser = ClusterReleaserFor(o, cluster.get(), &service);  // outlives kube and jobs
   vmip::DaemonFacts facts{o.db, o.spool_dir, 0, nullptr};
   auto kube = StartKubernetes(o, service, releaser.get(), &facts);
   if (!kube.ok()) return Fail("kubernetes mode: " + kube.error().msg);

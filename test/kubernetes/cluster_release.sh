@@ -143,11 +143,12 @@ expect_eq "the freed address is taken again exactly once (n2 gets it, n3 is refu
 no_two_owners "after the release"
 expect_eq "no verdict left behind for del-me" "" "$(etcdctl_ get --prefix /vmip/v1/kube/gone/vm:prod/del-me --keys-only)"
 
-echo "# nothing is released while the lists fail"
+echo "# the leader saw a VM go, then the lists fail: nothing is released while they do"
 run_vm 3 vanish E
-fixture_ctl fail 500 >/dev/null
-fixture_ctl drop-watches >/dev/null
 fixture_ctl delete-vm prod vanish >/dev/null
+wait_for 5 grep -q "op=owner-gone owner=vm:prod/vanish" "$T/$LEADER.log" || fail "the leader never saw vanish go"
+fixture_ctl fail 500 >/dev/null # within the grace
+fixture_ctl drop-watches >/dev/null
 sleep $((GRACE + 2))
 expect_eq "vanish kept on n3 while the lists answer 500" 1 "$(leases_of 3 vanish)"
 expect_eq "a stopped VM (VMI gone, VM there) is kept, long past the grace" '"detached"' \
