@@ -62,6 +62,14 @@ Error LeaseService::ReleaseGone(OwnerKind kind, const std::string& owner, const 
   return Error{};
 }
 
+Error LeaseService::ReleaseClusterBinding(const LeaseRow& seen, const ExpiryClearance& clearance) {
+  auto released = coordinator_->ReleaseExpired(seen, clearance);
+  if (!released.ok()) return released.error();
+  if (!released.value())
+    return MakeError(kLeaseMismatch, "its cluster binding changed or an attachment appeared");
+  return Error{};
+}
+
 Error LeaseService::ReleaseGoneInCluster(OwnerKind kind, const std::string& owner,
                                          const std::string& uid, EventKind reason) {
   std::vector<LeaseRow> due;
@@ -97,12 +105,7 @@ Error LeaseService::ReleaseGoneInCluster(OwnerKind kind, const std::string& owne
       if (!e.code && (!now.value() || now.value()->owner_uid != uid))
         e = MakeError(kLeaseMismatch, "another object with that name holds it now");
     }
-    if (!e.code) {
-      auto released = coordinator_->ReleaseExpired(seen, clearance.value());
-      if (!released.ok()) e = released.error();
-      if (released.ok() && !released.value())
-        e = MakeError(kLeaseMismatch, "its cluster binding changed or an attachment appeared");
-    }
+    if (!e.code) e = ReleaseClusterBinding(seen, clearance.value());
     std::vector<Released> released;
     if (!e.code) e = txn.Begin();
     std::string ip = seen.addresses.empty() ? "" : seen.addresses[0].ip;

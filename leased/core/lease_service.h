@@ -136,6 +136,9 @@ class LeaseService {
   Error StillDetached(const LeaseRow& seen, int64_t ttl);
   void RestartDetachedClock(const LeaseRow& seen, int64_t at);
   void Expire(const LeaseRow& seen, int64_t ttl);
+  // With mu_ held: the conditional etcd release of a detached binding that expiry or a
+  // Kubernetes verdict cleared (lease_gone.cc); kLeaseMismatch when it changed.
+  Error ReleaseClusterBinding(const LeaseRow& seen, const ExpiryClearance& clearance);
   Error ReleaseGoneInCluster(OwnerKind kind, const std::string& owner, const std::string& uid,
                              EventKind reason);
   Result<LeaseRow> ClaimReservation(const AddContext& ctx);
