@@ -7,8 +7,9 @@
 # is released after the grace by n1 (history there, one verdict-driven release in the
 # cluster) and its address can be taken again exactly once; a stopped VM is kept; nothing
 # is released while the lists fail; after kill -9 of the leader another daemon leads and
-# a deletion is still released; a VM migrated between nodes is kept while attached and
-# released after its last DEL. After every step no address has two owners in any lease
+# a deletion is still released (and the killed node, restarted, applies the verdict made
+# while it was down); a VM migrated between nodes is kept while attached and released
+# after its last DEL. After every step no address has two owners in any lease
 # table or in etcd.
 # shellcheck source-path=SCRIPTDIR source=lib_k8s.sh
 source "$(dirname "$0")/lib_k8s.sh"
@@ -59,6 +60,7 @@ start_node() { # I
     --release-grace "${GRACE}s" --watch-timeout 5 --log-level debug >>"$T/n$i.log" 2>&1 &
   NODE_PIDS[i]=$!
   wait_for 10 nctl "n$i" status >/dev/null 2>&1 || die "node n$i not ready: $(tail -n 5 "$T/n$i.log")"
+  [[ -e /run/netns/${NS_PREFIX}node$i ]] && return 0 # a restart
   ip netns add "${NS_PREFIX}node$i"
   ip -n "${NS_PREFIX}node$i" link set lo up
   jq -n --arg n "$NET" --arg s "$T/n$i.sock" --arg sp "$T/n$i.spool" \
@@ -181,11 +183,14 @@ expect_eq "the leader dropped the verdict nobody holds" "" "$(etcdctl_ get --pre
 
 echo "# kill -9 the leader: another daemon leads, deletions are still released"
 K=${LEADER#n}
-kill -KILL "${NODE_PIDS[K]}"
-wait "${NODE_PIDS[K]}" 2>/dev/null || true
+{ # stderr muted: bash reports "Killed" when it reaps the daemon
+  kill -KILL "${NODE_PIDS[K]}"
+  wait "${NODE_PIDS[K]}" || true
+} 2>/dev/null
 unset "NODE_PIDS[K]"
 mapfile -t LIVE < <(for i in 1 2 3; do ((i == K)) || echo "$i"; done)
 KILLED_AT=$SECONDS
+fixture_ctl delete-vm prod renamed >/dev/null # its lease is on the dead n$K
 wait_for $((TTL + 8)) one_leader || fail "no new leader after the kill: [$(leaders)]"
 NEW=$(leaders)
 expect_ne "a survivor leads" "$LEADER" "$NEW"
@@ -218,6 +223,19 @@ wait_for 15 gone_from "$B" mig || fail "mig not released on n$B after its DEL"
 expect_eq "mig released on n$B" "0 0" "$(leases_of "$A" mig) $(leases_of "$B" mig)"
 expect_eq "etcd forgot mig's binding" "" "$(etcdctl_ get --prefix "/vmip/v1/owner/$NET/vm:prod/mig" --keys-only)"
 no_two_owners "after mig's release"
+
+echo "# n$K, back, applies the verdict made while it was down"
+verdict_for() { [[ -n $(etcdctl_ get --prefix "/vmip/v1/kube/gone/vm:prod/$1/" --keys-only) ]]; }
+expect_eq "a verdict for renamed waits in etcd" yes "$(verdict_for renamed && echo yes || echo no)"
+start_node "$K"
+LIVE+=("$K")
+wait_for 10 gone_from "$K" renamed || fail "n$K did not release renamed after its restart"
+expect_match "n$K's history: vm-deleted, then release" "^release vm-deleted" \
+  "$(nctl "n$K" history --json | jq -r '.[] | select(.owner == "vm:prod/renamed") | .kind' | paste -sd' ')"
+no_verdict_for() { ! verdict_for "$1"; }
+wait_for 5 no_verdict_for renamed || true
+expect_eq "the verdict goes once nobody holds renamed" no "$(verdict_for renamed && echo yes || echo no)"
+no_two_owners "after n$K came back"
 
 for i in "${LIVE[@]}"; do
   kill -TERM "${NODE_PIDS[i]}"
