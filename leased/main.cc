@@ -1,5 +1,6 @@
 // vmip-leased: the node daemon. Opens the lease database, replays spooled DELs,
 // then serves the plugin and vmipctl on a unix socket until SIGTERM.
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -273,6 +274,9 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  // gRPC's locks are absl::Mutex, and Debian's absl checks their lock order on every
+  // acquisition (GraphCycles: 3-5% of the daemon's CPU per request under perf).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // Everything the daemon creates (database, socket, spool) is for root alone.
   umask(077);

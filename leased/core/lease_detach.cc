@@ -88,34 +88,54 @@ void LeaseService::ApplyReleased(const std::vector<Released>& released,
   }
 }
 
-v1::DelReply LeaseService::Del(const v1::DelRequest& req) {
-  std::lock_guard<std::mutex> lock(mu_);
+// Sets *detached when there was an attachment to remove.
+Error LeaseService::DelLocked(const v1::DelRequest& req, bool* detached,
+                              std::string* released_ips) {
   const v1::Caller& c = req.caller();
   Error e = ValidateCaller(c, /*need_netns=*/false);
-  if (e.code) return WithError<v1::DelReply>(e);
+  if (e.code) return e;
   std::vector<Released> released;
   Transaction txn(store_);
-  if (e = txn.Begin(); e.code) return WithError<v1::DelReply>(e);
+  if (e = txn.Begin(); e.code) return e;
   auto att = store_->FindAttachment(c.network(), c.container_id(), c.ifname());
   if (!att.ok() || !att.value()) {
-    if (att.ok()) return v1::DelReply{};  // DEL-1: nothing to do is success
+    if (att.ok()) return Error{};  // DEL-1: nothing to do is success
     // A read that failed is not "nothing there": code 11, the plugin spools the DEL.
     Log(LogLevel::kError,
         "op=del" + Field("network", c.network()) + " msg=\"" + att.error().msg + "\"");
-    return WithError<v1::DelReply>(MakeError(kTryAgainLater, att.error().msg));
+    return MakeError(kTryAgainLater, att.error().msg);
   }
   e = Detach(*att.value(), &released);
   if (!e.code) e = txn.Commit();
   if (e.code) {
     Log(LogLevel::kError, "op=del" + Field("network", c.network()) + " msg=\"" + e.msg + "\"");
-    return WithError<v1::DelReply>(e);
+    return e;
   }
+  *detached = true;
   ApplyReleased(released, ReleaseReason::kPodDeleted);
+  for (const Released& r : released)
+    *released_ips += (released_ips->empty() ? "" : ",") + r.ip.ToString();
+  return Error{};
+}
+
+v1::DelReply LeaseService::Del(const v1::DelRequest& req) {
+  Error e;
+  bool detached = false;
   std::string ips;
-  for (const Released& r : released) ips += (ips.empty() ? "" : ",") + r.ip.ToString();
-  Log(LogLevel::kInfo, "op=del" + Field("network", c.network()) +
-                           Field("container", c.container_id()) + Field("ifname", c.ifname()) +
-                           Field("released", ips));
+  // Cluster mode: after an ADD of the same container still in its etcd step, never
+  // beside it; DELs of other containers do not wait (lease_add_cluster.cc).
+  std::optional<OwnerLocks::Held> same_container;
+  if (coordinator_->clustered())
+    same_container.emplace(owner_locks_.Lock({ContainerLockKey(req.caller())}));
+  Error committed = commits_.Run([&] { e = DelLocked(req, &detached, &ips); },
+                                 /*grouped=*/!coordinator_->clustered());
+  if (!e.code) e = committed;  // the commit group logged why
+  if (e.code) return WithError<v1::DelReply>(e);
+  const v1::Caller& c = req.caller();
+  if (detached)
+    Log(LogLevel::kInfo, "op=del" + Field("network", c.network()) +
+                             Field("container", c.container_id()) + Field("ifname", c.ifname()) +
+                             Field("released", ips));
   return v1::DelReply{};
 }
 

@@ -52,6 +52,17 @@ Error LeaseStore::Commit() {
 void LeaseStore::Rollback() {
   if (!sqlite3_get_autocommit(db_->raw())) db_->Exec("ROLLBACK");
 }
+Error LeaseStore::Savepoint() {
+  return db_->Exec("SAVEPOINT vmip_part");
+}
+Error LeaseStore::ReleaseSavepoint() {
+  return db_->Exec("RELEASE vmip_part");
+}
+// After an error SQLite may have rolled back the whole transaction (and so the
+// savepoint): then there is nothing left to undo here.
+void LeaseStore::RollbackToSavepoint() {
+  if (InTransaction()) db_->Exec("ROLLBACK TO vmip_part; RELEASE vmip_part");
+}
 
 Error LeaseStore::SavePool(const std::string& network, const std::string& config, int64_t now) {
   Statement& q = db_->Prepare(

@@ -90,6 +90,12 @@ class LeaseStore {
   Error Begin();
   Error Commit();
   void Rollback();
+  // A transaction is open on the session (a nested one then uses a savepoint).
+  bool InTransaction() { return !sqlite3_get_autocommit(db_->raw()); }
+  // A part of the open transaction that can be undone alone (store_transaction.h).
+  Error Savepoint();
+  Error ReleaseSavepoint();
+  void RollbackToSavepoint();
 
   Error SavePool(const std::string& network, const std::string& config, int64_t now);
   // (network, serialized PoolConfig) for every network ever configured.

@@ -2,6 +2,11 @@
 // unless it was committed and always leaves the session idle (no statement keeps a
 // read snapshot open); a ReadSession does only the latter, for reads outside a
 // transaction. Callers never pair Begin/Commit/Rollback/Idle by hand.
+//
+// A Transaction begun while another is open (a group commit's, commit_group.h) is
+// nested: it is a savepoint, its Commit folds it into the enclosing transaction and
+// its Rollback undoes only its own part. The enclosing transaction's commit makes
+// it durable, and only then is its request answered.
 #pragma once
 
 #include "error.h"
@@ -30,16 +35,19 @@ class Transaction {
   // Starts from an idle session: reads made before it keep no snapshot open.
   Error Begin() {
     store_->Idle();
-    Error e = store_->Begin();
+    nested_ = store_->InTransaction();
+    Error e = nested_ ? store_->Savepoint() : store_->Begin();
     open_ = !e.code;
     return e;
   }
 
-  // Success means the change is durable. A failed commit is rolled back here, so
-  // the caller only has to undo what it changed in memory.
+  // Success means the change is durable, or for a nested transaction that it is
+  // part of the enclosing one (durable when that commits). A failed commit is rolled
+  // back here, so the caller only has to undo what it changed in memory.
   Error Commit() {
-    Error e = open_ ? store_->Commit() : MakeError(kInternal, "commit without a transaction");
-    if (e.code) store_->Rollback();
+    if (!open_) return MakeError(kInternal, "commit without a transaction");
+    Error e = nested_ ? store_->ReleaseSavepoint() : store_->Commit();
+    if (e.code) Rollback();
     open_ = false;
     store_->Idle();
     return e;
@@ -48,7 +56,7 @@ class Transaction {
   // Undoes an uncommitted transaction now: for callers that read the database
   // again (or rebuild memory from it) before this object goes out of scope.
   void Rollback() {
-    if (open_) store_->Rollback();
+    if (open_) nested_ ? store_->RollbackToSavepoint() : store_->Rollback();
     open_ = false;
     store_->Idle();
   }
@@ -56,6 +64,7 @@ class Transaction {
  private:
   LeaseStore* store_;
   bool open_ = false;
+  bool nested_ = false;
 };
 
 }  // namespace vmip

@@ -2,14 +2,15 @@
 // per call, env + stdin JSON, stdout read to EOF, exit status checked) and prints the
 // per-call latency distribution as one JSON object on stdout.
 //
-//   exec_bench run --plugin BIN --config FILE --mode add-del|del|version
+//   exec_bench run --plugin BIN --config FILE --mode add-del|add|del|version
 //                  [--iterations N] [--concurrency C] [--id-prefix P] [--env K=V]...
 //   exec_bench wait-socket --socket PATH --since-ns T [--timeout-s S]
 //
 // add-del: each iteration ADDs a unique container ID, then DELs it (ADD and DEL latencies
-// are reported separately). del: DEL of IDs that hold nothing (exec + connect + RPC, no
-// write). version: VERSION only (the exec floor). wait-socket: polls a unix socket until it
-// accepts and prints the milliseconds since T (CLOCK_REALTIME ns), for daemon start time.
+// are reported separately). add: the ADDs alone (the leases stay). del: DEL of IDs that
+// hold nothing (exec + connect + RPC, no write). version: VERSION only (the exec floor).
+// wait-socket: polls a unix socket until it accepts and prints the milliseconds since T
+// (CLOCK_REALTIME ns), for daemon start time.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -168,8 +169,9 @@ void RunIteration(const Options& o, const std::string& config, long i, Recorder&
     rec.Record(rec.version, RunOnce(o, config, CniEnv(o, "VERSION", id), &out), "VERSION", out);
     return;
   }
-  if (o.mode == "add-del")
+  if (o.mode == "add-del" || o.mode == "add")
     rec.Record(rec.add, RunOnce(o, config, CniEnv(o, "ADD", id), &out), "ADD " + id, out);
+  if (o.mode == "add") return;  // the leases stay: throughput of ADDs alone
   rec.Record(rec.del, RunOnce(o, config, CniEnv(o, "DEL", id), &out), "DEL " + id, out);
 }
 
@@ -253,7 +255,7 @@ long ParseLong(const char* s, long lo, long hi, const char* what) {
 
 int Usage() {
   fprintf(stderr,
-          "usage: exec_bench run --plugin BIN --config FILE [--mode add-del|del|version]\n"
+          "usage: exec_bench run --plugin BIN --config FILE [--mode add-del|add|del|version]\n"
           "                      [--iterations N] [--concurrency C] [--id-prefix P] "
           "[--vm-prefix V] [--env K=V]...\n"
           "       exec_bench wait-socket --socket PATH --since-ns T [--timeout-s S]\n");
@@ -299,7 +301,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "wait-socket" && !socket_path.empty() && since_ns > 0)
     return WaitSocket(socket_path, since_ns, static_cast<double>(timeout_s));
-  bool mode_ok = o.mode == "add-del" || o.mode == "del" || o.mode == "version";
+  bool mode_ok = o.mode == "add-del" || o.mode == "add" || o.mode == "del" || o.mode == "version";
   if (cmd != "run" || o.plugin.empty() || o.config_path.empty() || !mode_ok) return Usage();
   return Run(o);
 }

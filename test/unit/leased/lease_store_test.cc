@@ -2,63 +2,14 @@
 // are different answers, and a DEL that cannot read says "try again" (11).
 #include "lease_store.h"
 
-#include <sqlite3.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
-#include <cstdlib>
 #include <string>
 
 #include "lease_service.h"
+#include "store_test_support.h"
 
 using namespace vmip;
-
-namespace {
-
-struct Dir {
-  std::string path;
-  Dir() {
-    char tmpl[] = "/tmp/vmip-store-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~Dir() { std::system(("rm -rf " + path).c_str()); }
-};
-
-// Another connection renames a table under the store: its next read of that
-// table fails ("no such table"), as a damaged or locked database would.
-void Sql(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err);
-  INFO((err ? err : ""));
-  sqlite3_free(err);
-  sqlite3_close(h);
-  REQUIRE(rc == SQLITE_OK);
-}
-
-v1::AddRequest PodAdd(const std::string& cid) {
-  v1::AddRequest r;
-  auto* c = r.mutable_caller();
-  c->set_network("net1");
-  c->set_container_id(cid);
-  c->set_ifname("eth0");
-  c->set_netns("/run/netns/" + cid);
-  c->set_pod_namespace("default");
-  c->set_pod_name("web-" + cid);
-  r.mutable_pool()->add_range_sets()->add_ranges()->set_subnet("10.9.0.0/24");
-  return r;
-}
-
-v1::DelRequest PodDel(const std::string& cid) {
-  v1::DelRequest r;
-  r.mutable_caller()->set_network("net1");
-  r.mutable_caller()->set_container_id(cid);
-  r.mutable_caller()->set_ifname("eth0");
-  return r;
-}
-
-}  // namespace
+using namespace vmip::testing;
 
 TEST_CASE("store lookups tell not found from a failed read") {
   Dir d;
