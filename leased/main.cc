@@ -19,8 +19,10 @@
 #include "decision_log.h"
 #include "duration.h"
 #include "etcd_cluster_store.h"
+#include "etcd_gone_owner_board.h"
 #include "grpc_services.h"
 #include "kube_mode.h"
+#include "leader_election.h"
 #include "lease_service.h"
 #include "lease_store.h"
 #include "peer_service.h"
@@ -93,12 +95,33 @@ bool LockDatabase(const std::string& db) {
   return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;  // fd stays open for our lifetime
 }
 
+// Kubernetes mode in cluster mode: one daemon, elected through etcd, judges which
+// owners are gone; every node releases its own leases on those verdicts.
+struct ClusterReleaser {
+  vmip::LeaderElection election;
+  vmip::EtcdGoneOwnerBoard board;
+  // The leader stops judging a quarter of its lease TTL (at least 1 s) before the
+  // lease could expire at etcd without a keep-alive.
+  ClusterReleaser(vmip::EtcdClient* etcd, const Options& o, vmip::LeaseService* service)
+      : election(etcd, vmip::KubeLeaderKey(), o.node,
+                 std::max<int64_t>(1000, o.etcd_lease_ttl * 250)),
+        board(etcd, &election, service) {}
+};
+
+// The releaser when both --kubernetes and cluster mode are on, else null.
+std::unique_ptr<ClusterReleaser> ClusterReleaserFor(const Options& o,
+                                                    vmip::EtcdClusterStore* cluster,
+                                                    vmip::LeaseService* service) {
+  if (!cluster || !o.kubernetes) return nullptr;
+  return std::make_unique<ClusterReleaser>(cluster->etcd(), o, service);
+}
+
 // The daemon's background jobs. Once a second: DELs the plugin spooled while the daemon
 // was busy or could not commit and (cluster mode) queued etcd changes. What other
 // nodes bind and free arrives by the cluster store's watch instead.
 void ScheduleJobs(const Options& o, vmip::LeaseService& service,
                   vmip::ClusterCoordinator* coordinator, vmip::DaemonMetrics* metrics,
-                  vmip::Scheduler* jobs) {
+                  ClusterReleaser* releaser, vmip::Scheduler* jobs) {
   jobs->Every("spool-replay", std::chrono::seconds(1), [&o, &service, metrics] {
     metrics->SpoolReplayed(vmip::ReplaySpool(o.spool_dir, service, /*quiet=*/true));
   });
@@ -107,26 +130,30 @@ void ScheduleJobs(const Options& o, vmip::LeaseService& service,
   // Lease policies (issue 16): detached bindings past their TTL, old history.
   jobs->Every("detached-expiry", std::chrono::seconds(1), [&service] { service.ExpireDetached(); });
   jobs->Every("history-retention", std::chrono::seconds(1), [&service] { service.PruneHistory(); });
+  if (!releaser) return;
+  jobs->Every("kube-election", std::chrono::seconds(1),
+              [releaser] { releaser->election.Campaign(); });
+  jobs->Every("kube-verdicts", std::chrono::seconds(1), [releaser] { releaser->board.Follow(); });
 }
 
 // Kubernetes mode (--kubernetes): the holder keeps it running until Serve returns.
-// In cluster mode it names owners but does not release deleted ones (that needs one
-// elected daemon, not done yet).
+// In cluster mode deleted owners are judged by the elected daemon (releaser).
 vmip::Result<std::shared_ptr<void>> StartKubernetes(const Options& o, vmip::LeaseService& service,
-                                                    bool clustered, vmip::DaemonFacts* facts,
+                                                    ClusterReleaser* releaser,
+                                                    vmip::DaemonFacts* facts,
                                                     vmip::DaemonMetrics* metrics) {
   if (!o.kubernetes) return std::shared_ptr<void>();
   vmip::KubeOptions ko;
   ko.kubeconfig = o.kubeconfig;
   ko.release_grace_seconds = vmip::ParseDuration(o.release_grace).seconds;  // checked at parse
   ko.watch_timeout_seconds = o.watch_timeout;
-  ko.release_deleted = !clustered;
   ko.hooks.started = [metrics](const std::string& r) { metrics->KubernetesWatching(r); };
   ko.hooks.watch_restarted = [metrics](const std::string& r, vmip::WatchRestart why) {
     metrics->KubernetesWatchRestarted(r, vmip::WatchRestartName(why));
   };
   ko.hooks.synced = [metrics](const std::string& r, int64_t t) { metrics->KubernetesSynced(r, t); };
   ko.hooks.list_failed = [metrics](const std::string& r) { metrics->KubernetesListFailed(r); };
+  ko.board = releaser ? &releaser->board : nullptr;
   auto started = vmip::KubeMode::Start(ko, &service);
   if (!started.ok()) return started.error();
   std::shared_ptr<vmip::KubeMode> kube = std::move(started.value());
@@ -201,13 +228,14 @@ int Serve(const Options& o) {
     service.SetCoordinator(coordinator.get());
     coordinator->Watch();
   }
+  auto releaser = ClusterReleaserFor(o, cluster.get(), &service);  // outlives kube and jobs
   vmip::DaemonFacts facts{o.db, o.spool_dir, 0, nullptr};
-  auto kube = StartKubernetes(o, service, cluster != nullptr, &facts, &metrics);
+  auto kube = StartKubernetes(o, service, releaser.get(), &facts, &metrics);
   if (!kube.ok()) return Fail("kubernetes mode: " + kube.error().msg);
   facts.spool_replayed = vmip::ReplaySpool(o.spool_dir, service);
   metrics.SpoolReplayed(facts.spool_replayed);
   vmip::Scheduler jobs;
-  ScheduleJobs(o, service, coordinator.get(), &metrics, &jobs);
+  ScheduleJobs(o, service, coordinator.get(), &metrics, releaser.get(), &jobs);
   jobs.Start();
 
   unlink(o.socket.c_str());
@@ -302,7 +330,8 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", o.tls.cert, "this node's certificate (PEM), for etcd and peers");
   app.add_option("--tls-key", o.tls.key, "this node's private key (PEM)");
   app.add_flag("--kubernetes", o.kubernetes,
-               "read VM identity from the Kubernetes API and release deleted VMs");
+               "read VM identity from the Kubernetes API and release deleted VMs (in cluster "
+               "mode one daemon, elected through etcd, judges which are deleted)");
   app.add_option("--kubeconfig", o.kubeconfig,
                  "kubeconfig file for --kubernetes (default: the in-cluster service account)");
   app.add_option("--release-grace", o.release_grace,

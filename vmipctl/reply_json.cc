@@ -38,13 +38,20 @@ nlohmann::json KubernetesJson(const v1::KubernetesStatus& k) {
                          {"last_sync", s.last_sync()},
                          {"lists", s.lists()},
                          {"last_error", s.last_error()}});
-  return {{"server", k.server()}, {"api", k.api()}, {"resources", resources}};
+  return {{"server", k.server()},
+          {"api", k.api()},
+          {"resources", resources},
+          {"releaser", k.releaser()},
+          {"releasing", k.releasing()}};
 }
 
 void AddKubernetesRows(const v1::KubernetesStatus& k,
                        const std::function<std::string(int64_t)>& time_text, TextTable* table) {
   table->Add({"kubernetes_server", k.server()});
   table->Add({"kubernetes_api", k.api()});
+  if (!k.resources().empty())  // the deletion watch runs
+    table->Add({"kubernetes_releaser", (k.releaser().empty() ? std::string("none") : k.releaser()) +
+                                           (k.releasing() ? " (this daemon)" : "")});
   for (const auto& s : k.resources())
     table->Add({"last_sync " + s.resource(),
                 (s.last_sync() ? time_text(s.last_sync()) : std::string("never")) +

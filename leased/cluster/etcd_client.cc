@@ -182,7 +182,14 @@ Error EtcdClient::Delete(const std::string& key) {
   return s.ok() ? Error{} : Failed("delete " + key, s);
 }
 
+int64_t EtcdClient::SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 Result<int64_t> EtcdClient::Grant() {
+  int64_t sent = SteadyMs();
   etcdserverpb::LeaseGrantRequest req;
   req.set_ttl(options_.lease_ttl_seconds);
   etcdserverpb::LeaseGrantResponse resp;
@@ -191,6 +198,7 @@ Result<int64_t> EtcdClient::Grant() {
   });
   if (!s.ok()) return Failed("lease grant", s);
   if (!resp.error().empty()) return MakeError(kTryAgainLater, "etcd lease grant: " + resp.error());
+  lease_alive_until_ms_ = sent + resp.ttl() * 1000;
   return resp.id();
 }
 
@@ -207,6 +215,7 @@ Error EtcdClient::StartLease(LeaseRenewed on_renewed) {
 // etcd did not answer in time.
 bool EtcdClient::KeepAliveOnce(int64_t id) {
   bool alive = false;
+  int64_t sent = SteadyMs();
   Call("lease_keepalive", [&](Endpoint& ep, grpc::ClientContext* ctx) {
     auto stream = ep.lease->LeaseKeepAlive(ctx);
     etcdserverpb::LeaseKeepAliveRequest req;
@@ -214,6 +223,7 @@ bool EtcdClient::KeepAliveOnce(int64_t id) {
     etcdserverpb::LeaseKeepAliveResponse resp;
     bool answered = stream->Write(req) && stream->Read(&resp);
     alive = answered && resp.ttl() > 0;
+    if (alive && lease_.load() == id) lease_alive_until_ms_ = sent + resp.ttl() * 1000;
     ctx->TryCancel();
     grpc::Status s = stream->Finish();
     // A member that did not answer is retried on the next one; a lease that

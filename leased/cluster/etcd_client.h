@@ -47,6 +47,11 @@ class EtcdClient {
   // Grants the liveness lease and keeps it alive until destruction.
   Error StartLease(LeaseRenewed on_renewed);
   int64_t lease() const { return lease_.load(); }
+  // Until when (steady clock, ms) the liveness lease is surely alive: the send time of
+  // the last grant or keep-alive etcd answered, plus the TTL it answered. etcd counts
+  // from when it received the call, later than this, so the bound is conservative.
+  int64_t lease_alive_until_ms() const { return lease_alive_until_ms_.load(); }
+  static int64_t SteadyMs();
 
   // Streams every change under `prefix` to on_events (from a watch thread) until
   // destruction, failing over between members. on_start runs on that thread each
@@ -89,6 +94,7 @@ class EtcdClient {
   std::vector<Endpoint> endpoints_;
   std::atomic<size_t> current_{0};
   std::atomic<int64_t> lease_{0};
+  std::atomic<int64_t> lease_alive_until_ms_{0};
   LeaseRenewed on_renewed_;
   std::mutex renew_mu_;  // one lease replacement at a time
   std::mutex mu_;

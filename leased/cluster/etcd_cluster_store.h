@@ -26,6 +26,8 @@ class EtcdClusterStore final : public ClusterStore {
 
   // The client's threads (keepalive, watch) call into this object: stop them first.
   ~EtcdClusterStore() override { etcd_.reset(); }
+  // The client, for other users of the same etcd session (the Kubernetes election).
+  EtcdClient* etcd() { return etcd_.get(); }
 
   Result<std::optional<ClusterBinding>> FindBinding(const std::string& network,
                                                     const std::string& owner) override;

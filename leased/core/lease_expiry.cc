@@ -117,12 +117,7 @@ void LeaseService::Expire(const LeaseRow& seen, int64_t ttl) {
   std::lock_guard<std::mutex> lock(mu_);
   Transaction txn(store_);  // its reads below come before the transaction begins
   Error e = StillDetached(seen, ttl);
-  if (!e.code) {
-    auto released = coordinator_->ReleaseExpired(seen, clearance.value());
-    if (!released.ok()) e = released.error();
-    if (released.ok() && !released.value())
-      e = MakeError(kLeaseMismatch, "its cluster binding changed or an attachment appeared");
-  }
+  if (!e.code) e = ReleaseClusterBinding(seen, clearance.value());
   std::vector<Released> released;
   if (!e.code) e = txn.Begin();
   // The cluster release, if any, happened above: nothing to queue.

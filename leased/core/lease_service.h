@@ -74,6 +74,7 @@ class LeaseService {
 
   // Kubernetes mode (lease_gone.cc): the detached leases of an owner the API server
   // no longer has, if their stored UID is uid; reason goes into the history.
+  // In cluster mode only this node's bindings, through the conditional etcd release.
   Error ReleaseGone(OwnerKind kind, const std::string& owner, const std::string& uid,
                     EventKind reason);
   // Kubernetes mode (lease_uid_learning.cc): the VM leases of owner that the pod-name
@@ -169,6 +170,11 @@ class LeaseService {
   Error StillDetached(const LeaseRow& seen, int64_t ttl);
   void RestartDetachedClock(const LeaseRow& seen, int64_t at);
   void Expire(const LeaseRow& seen, int64_t ttl);
+  // With mu_ held: the conditional etcd release of a detached binding that expiry or a
+  // Kubernetes verdict cleared (lease_gone.cc); kLeaseMismatch when it changed.
+  Error ReleaseClusterBinding(const LeaseRow& seen, const ExpiryClearance& clearance);
+  Error ReleaseGoneInCluster(OwnerKind kind, const std::string& owner, const std::string& uid,
+                             EventKind reason);
   Result<LeaseRow> ClaimReservation(const AddContext& ctx);
   // reason: why the leases that ended here ended, for the release observer (none:
   // not counted, e.g. a copy dropped because another node released it).

@@ -1,11 +1,15 @@
 // Releases the addresses of VMs (and StatefulSet pods) that Kubernetes deleted: one
 // informer each for VirtualMachines, VirtualMachineInstances (a VMI without a VM owns
-// its addresses itself) and StatefulSets; every second each sticky lease with a
-// stored UID is checked against them. An owner absent (same UID nowhere: deleted by
-// watch event, or missing from a complete relist) for the whole grace, and confirmed
-// by a direct GET, is released through the lease service, which compares the UID again in its
-// transaction. Nothing is judged while any list fails or has not completed (KubeVirt API absent,
-// 401/403/500, unreachable): the informer is not "synced" then.
+// its addresses itself) and StatefulSets; every second each owner with a stored UID
+// that the board names (standalone: this daemon's leases; cluster: every node's) is
+// checked against them. An owner absent (same UID nowhere: deleted by watch event, or
+// missing from a complete relist) for the whole grace, and confirmed by a direct GET,
+// goes to the board as gone: standalone the lease service releases it (comparing the
+// UID again in its transaction); in cluster mode only the elected daemon judges, and
+// each node releases its own leases (cluster/gone_owner_publisher.h). Every daemon runs
+// the informers, so one that takes over the judging has them synced already. Nothing is judged
+// while any list fails or has not completed (KubeVirt API absent, 401/403/500, unreachable): the
+// informer is not "synced" then.
 #pragma once
 
 #include <condition_variable>
@@ -17,15 +21,17 @@
 #include <thread>
 #include <vector>
 
+#include "gone_owner_board.h"
 #include "informer.h"
-#include "lease_service.h"
 
 namespace vmip {
 
 class DeletionReleaser {
  public:
-  DeletionReleaser(LeaseService* service, KubeClient* client, int64_t grace_seconds,
-                   int watch_timeout_seconds, const SyncHooks& hooks = {});
+  // uid_learner: the service whose UID-less pod-name leases learn their VM's UID from
+  // the lists; null turns that off (cluster mode: not done there yet).
+  DeletionReleaser(GoneOwnerBoard* board, LeaseService* uid_learner, KubeClient* client,
+                   int64_t grace_seconds, int watch_timeout_seconds, const SyncHooks& hooks = {});
   ~DeletionReleaser();
   void Start();
   // For vmipctl status: one entry per resource.
@@ -38,12 +44,13 @@ class DeletionReleaser {
   // show for that name, so the deletion rules can apply to them.
   void LearnUids(const v1::ListLeasesReply& leases);
   // Nothing when the owner is still there, else why it is gone.
-  std::optional<EventKind> GoneReason(const v1::Lease& lease);
+  std::optional<EventKind> GoneReason(const OwnerUid& owner);
   // Before a release, the API server itself is asked (a watch may lag behind a
   // just-created VM): true only when the answers say gone; an error says no.
-  bool ConfirmedGone(const v1::Lease& lease);
+  bool ConfirmedGone(const OwnerUid& owner);
 
-  LeaseService* service_;
+  GoneOwnerBoard* board_;
+  LeaseService* uid_learner_;  // null: no UID learning
   KubeClient* client_;
   const int64_t grace_;
   std::vector<std::unique_ptr<Informer>> informers_;      // vms, vmis, statefulsets

@@ -18,6 +18,8 @@ void KubeMode::AddStatus(v1::DaemonStatusReply* reply) {
   k->set_server(client_.config().server);
   k->set_api(client_.LastOutcome());
   if (!releaser_) return;
+  k->set_releaser(board_->leader());
+  k->set_releasing(board_->leading());
   for (const auto& [name, s] : releaser_->States()) {
     v1::KubernetesSync* out = k->add_resources();
     out->set_resource(name);
@@ -34,14 +36,22 @@ Result<std::unique_ptr<KubeMode>> KubeMode::Start(const KubeOptions& o, LeaseSer
   std::unique_ptr<KubeMode> mode(new KubeMode(config.value(), service));
   service->SetIdentitySource(&mode->identity_);
   if (o.release_deleted) {
-    mode->releaser_ = std::make_unique<DeletionReleaser>(
-        service, &mode->client_, o.release_grace_seconds, o.watch_timeout_seconds, o.hooks);
+    mode->board_ = o.board;
+    if (!mode->board_) {
+      mode->local_board_ = std::make_unique<LocalGoneOwnerBoard>(service);
+      mode->board_ = mode->local_board_.get();
+    }
+    mode->releaser_ = std::make_unique<DeletionReleaser>(mode->board_, o.board ? nullptr : service,
+                                                         &mode->client_, o.release_grace_seconds,
+                                                         o.watch_timeout_seconds, o.hooks);
     mode->releaser_->Start();
   }
   Log(LogLevel::kInfo, "op=kubernetes" + Field("server", config.value().server) +
                            Field("config", config.value().source) +
                            Field("release_grace", std::to_string(o.release_grace_seconds) + "s") +
-                           Field("release_deleted", o.release_deleted ? "yes" : "no"));
+                           Field("release_deleted", !o.release_deleted ? "no"
+                                                    : o.board          ? "elected"
+                                                                       : "yes"));
   return mode;
 }
 

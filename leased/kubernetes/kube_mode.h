@@ -17,8 +17,11 @@ struct KubeOptions {
   std::string kubeconfig;  // "" = in-cluster service account
   int64_t release_grace_seconds = 300;
   int watch_timeout_seconds = 300;  // each watch ends (and resumes) within this
-  bool release_deleted = true;      // off in cluster mode (no election yet)
-  SyncHooks hooks;                  // the informers report to these (metrics)
+  bool release_deleted = true;
+  // Who judges and releases deleted owners; null: this daemon alone (standalone).
+  // Cluster mode passes the etcd board (elected judge, per-node release).
+  GoneOwnerBoard* board = nullptr;
+  SyncHooks hooks;  // the informers report to these (metrics)
 };
 
 class KubeMode {
@@ -35,6 +38,8 @@ class KubeMode {
   LeaseService* service_;
   KubeClient client_;
   KubeIdentitySource identity_;
+  std::unique_ptr<GoneOwnerBoard> local_board_;  // standalone
+  GoneOwnerBoard* board_ = nullptr;
   std::unique_ptr<DeletionReleaser> releaser_;
 };
 
