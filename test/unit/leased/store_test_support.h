@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 namespace vmip::testing {
@@ -18,6 +19,11 @@ struct Dir {
     path = mkdtemp(tmpl);
   }
   ~Dir() { std::system(("rm -rf " + path).c_str()); }
+  // Writes a file in the directory; returns its path.
+  std::string Write(const std::string& name, const std::string& text) const {
+    std::ofstream(path + "/" + name) << text;
+    return path + "/" + name;
+  }
 };
 
 // Another connection changes the database under the store (a renamed table, a
