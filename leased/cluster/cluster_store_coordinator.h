@@ -3,7 +3,8 @@
 // DEL-side changes through the outbox, follows other nodes' changes and records
 // hand-offs (coordinator_sync.cc), and releases a VM cluster-wide
 // (coordinator_release.cc). It works on the service's table and free sets under the
-// service's mutex, by the contract documented next to LeaseService::mu_.
+// service's mutex, by the contract documented next to LeaseService::mu_; an ADD's
+// store calls run outside it (cluster_add_plan.h).
 #pragma once
 
 #include <optional>
@@ -27,9 +28,12 @@ class ClusterStoreCoordinator final : public ClusterCoordinator {
       : svc_(*service), cluster_(cluster), peers_(peers) {}
 
   bool clustered() const override { return true; }
-  Result<LeaseRow> LeaseForAdd(AddContext& ctx, std::optional<LeaseRow> lease) override;
-  Error Attach(const AttachmentRow& att, const LeaseRow& lease) override;
-  void FinishAdd(const AddContext& ctx, const LeaseRow& lease, bool committed) override;
+  // ADD (coordinator_add.cc, coordinator_add_commit.cc; the steps: cluster_add_plan.h).
+  Error PlanAdd(const AddIntent& in, ClusterAddPlan* plan) override;
+  Error Attach(const AttachmentRow& att, const ClusterAddPlan& plan) override;
+  Result<LeaseRow> ApplyAdd(AddContext& ctx, const ClusterAddPlan& plan) override;
+  void AddCommitted(ClusterAddPlan* plan) override;
+  void UndoAdd(const AttachmentRow& att, const ClusterAddPlan& plan) override;
   Error QueueDetach(const AttachmentRow& att, const LeaseRow& lease) override;
   Error QueueRelease(const LeaseRow& lease) override;
   Error CheckReachable() override;
@@ -55,15 +59,20 @@ class ClusterStoreCoordinator final : public ClusterCoordinator {
   using Network = NetworkState;
   using Released = LeaseService::Released;
 
-  Error SyncFromCluster(Network& net);
-  Result<LeaseRow> Adopt(AddContext& ctx, const ClusterBinding& binding);
-  // Tells the node a binding was taken from, once this ADD commits.
-  void QueueHandoff(const AddContext& ctx, const std::string& owner_key, const std::string& ip,
-                    const std::string& from_node);
+  // ADD, step 2 (without the service's mu_ but for moments).
+  Error SyncFromCluster(const AddIntent& in);
+  Result<std::vector<AddressRow>> PickAndReserve(const AddIntent& in, ClusterAddPlan* plan);
+  void ForgetPick(const AddIntent& in, ClusterAddPlan* plan, const std::optional<IpAddress>& taken);
+  Error ClaimLocalLease(const AddIntent& in, ClusterAddPlan* plan,
+                        std::optional<ClusterBinding>* binding);
+  Error Adopt(const AddIntent& in, const ClusterBinding& binding, ClusterAddPlan* plan);
   // A local lease whose binding is held by another node: make it this node's again.
-  Error Reclaim(const AddContext& ctx, const std::string& key, const ClusterBinding& binding,
-                LeaseRow* lease);
-  void UnclaimAfterFailure(const LeaseRow& lease);
+  Error Reclaim(const AddIntent& in, const ClusterBinding& binding, ClusterAddPlan* plan);
+  // Tells the node a binding was taken from, once this ADD commits.
+  void QueueHandoff(const AddIntent& in, ClusterAddPlan* plan, const std::string& ip,
+                    const std::string& from_node);
+  // With mu_ held: refuses an address this node's table gives another owner.
+  Error HeldHere(const std::string& network, const Owner& owner, const std::string& ip);
   Error ResyncAttachments();
   Error DropReleasedElsewhere(const std::string& network, const std::string& ip);
   // Applies one queued cluster change; code 11 means "keep it for later".
@@ -73,9 +82,8 @@ class ClusterStoreCoordinator final : public ClusterCoordinator {
   ClusterStore* cluster_;
   HandoffSender* peers_;
   // Guarded by the service's mu_.
-  std::vector<v1::HandoffNotice> notices_;              // to send, outside the lock
-  std::vector<v1::HandoffNotice> uncommitted_notices_;  // of the ADD in progress
-  bool resync_needed_ = true;                           // the Flush() thread's own
+  std::vector<v1::HandoffNotice> notices_;  // to send, outside the lock
+  bool resync_needed_ = true;               // the Flush() thread's own
 };
 
 }  // namespace vmip

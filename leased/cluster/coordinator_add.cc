@@ -1,8 +1,14 @@
 // Cluster mode: the ADD path asks the cluster store (etcd) who owns what before
-// anything is committed locally. (DEL-side changes: coordinator_sync.cc.)
+// anything is committed locally. Step 2 (PlanAdd, Attach) runs without the service's
+// mu_, holding only the owner's lock; step 3 (ApplyAdd) re-checks and writes the
+// local part under mu_ (cluster_add_plan.h). Undoing a failed ADD: coordinator_undo.cc.
+// (DEL-side changes: coordinator_sync.cc.)
+
+#include <algorithm>
 
 #include "cluster_store_coordinator.h"
 #include "decision_log.h"
+#include "store_transaction.h"
 
 namespace vmip {
 namespace {
@@ -21,156 +27,198 @@ std::string AttachmentKey(const std::string& container_id, const std::string& if
   return container_id + "#" + ifname;
 }
 
-// Loads the addresses other nodes bound, once per network and start.
-Error ClusterStoreCoordinator::SyncFromCluster(Network& net) {
-  if (net.cluster_synced) return Error{};
-  auto bound = cluster_->BoundAddresses(net.pool->network());
+// Loads the addresses other nodes bound, once per network and start. The store is
+// read without mu_; the free sets take the answer under it.
+Error ClusterStoreCoordinator::SyncFromCluster(const AddIntent& in) {
+  const std::string& name = in.req.caller().network();
+  {
+    std::lock_guard<std::mutex> lock(svc_.mu_);
+    auto it = svc_.networks_.find(name);
+    if (it != svc_.networks_.end() && it->second->cluster_synced) return Error{};
+  }
+  auto bound = cluster_->BoundAddresses(name);
   if (!bound.ok()) return bound.error();
+  std::lock_guard<std::mutex> lock(svc_.mu_);
+  ReadSession session(svc_.store_);
+  auto net = svc_.NetworkFor(name, in.req.pool());
+  if (!net.ok()) return net.error();
   for (const std::string& text : bound.value())
-    if (auto ip = ParseIp(text)) net.allocator->MarkRemote(*ip);
-  net.cluster_synced = true;
+    if (auto ip = ParseIp(text)) net.value()->allocator->MarkRemote(*ip);
+  net.value()->cluster_synced = true;
   return Error{};
+}
+
+// Under mu_ for a moment: free addresses for this ADD, held back from every other
+// ADD on this node until the ADD ends (plan->reserved).
+Result<std::vector<AddressRow>> ClusterStoreCoordinator::PickAndReserve(const AddIntent& in,
+                                                                        ClusterAddPlan* plan) {
+  std::lock_guard<std::mutex> lock(svc_.mu_);
+  ReadSession session(svc_.store_);
+  auto net = svc_.NetworkFor(in.req.caller().network(), in.req.pool());
+  if (!net.ok()) return net.error();
+  auto picked = svc_.PickAddresses(*net.value(), in.requested);
+  if (picked.ok()) svc_.ReserveInFlight(*net.value(), picked.value(), &plan->reserved);
+  return picked;
+}
+
+// A claim lost to another owner: give the picked addresses back and skip the one
+// another node holds from now on.
+void ClusterStoreCoordinator::ForgetPick(const AddIntent& in, ClusterAddPlan* plan,
+                                         const std::optional<IpAddress>& taken) {
+  std::lock_guard<std::mutex> lock(svc_.mu_);
+  svc_.UnreserveInFlight(in.req.caller().network(), &plan->reserved);
+  auto it = svc_.networks_.find(in.req.caller().network());
+  if (taken && it != svc_.networks_.end()) it->second->allocator->MarkRemote(*taken);
 }
 
 // The owner is bound in the cluster (on this node before, or on another node: a
 // migration target or a VM restarted elsewhere): bind the same addresses here.
-Result<LeaseRow> ClusterStoreCoordinator::Adopt(AddContext& ctx, const ClusterBinding& binding) {
-  const v1::Caller& c = ctx.caller;
-  const Owner& owner = ctx.owner;
+Error ClusterStoreCoordinator::Adopt(const AddIntent& in, const ClusterBinding& binding,
+                                     ClusterAddPlan* plan) {
+  const v1::Caller& c = in.req.caller();
   std::vector<AddressRow> addrs;
-  for (const std::string& text : binding.ips) {
-    auto ip = ParseIp(text);
-    int set = ip ? ctx.net.pool->SetContaining(*ip) : -1;
-    if (set < 0)
-      return MakeError(kBoundOutsidePool, owner.Describe() + " is bound in the cluster to " + text +
-                                              ", which network " + c.network() +
-                                              " here does not contain");
-    auto holder = svc_.store_->FindHolder(c.network(), text);
-    if (!holder.ok()) return holder.error();
-    if (holder.value())
-      return MakeError(kAddressHeld, "address " + text + " of " + owner.Describe() +
-                                         " is still held on this node by " +
-                                         holder.value()->DescribeOwner());
-    addrs.push_back(AddressRow{set, text});
+  {
+    std::lock_guard<std::mutex> lock(svc_.mu_);
+    ReadSession session(svc_.store_);
+    auto net = svc_.NetworkFor(c.network(), in.req.pool());
+    if (!net.ok()) return net.error();
+    for (const std::string& text : binding.ips) {
+      auto ip = ParseIp(text);
+      int set = ip ? net.value()->pool->SetContaining(*ip) : -1;
+      if (set < 0)
+        return MakeError(kBoundOutsidePool, in.owner.Describe() + " is bound in the cluster to " +
+                                                text + ", which network " + c.network() +
+                                                " here does not contain");
+      if (Error e = HeldHere(c.network(), in.owner, text); e.code) return e;
+      addrs.push_back(AddressRow{set, text});
+    }
+    svc_.ReserveInFlight(*net.value(), addrs, &plan->reserved);
   }
   // The binding becomes this node's: the old holder's copy, a late release or a
   // stale node can no longer remove it (they name the old version).
   int64_t revision = binding.revision;
   if (binding.node != svc_.node_) {
-    auto taken = cluster_->TakeOver(c.network(), owner.Key(c.ifname()).Encode(), binding);
+    auto taken = cluster_->TakeOver(c.network(), plan->owner_key, binding);
     if (!taken.ok()) return taken.error();
     revision = taken.value();
+    QueueHandoff(in, plan, addrs.empty() ? "" : addrs[0].ip, binding.node);
   }
-  Log(LogLevel::kInfo, "op=adopt network=" + c.network() + " owner=" + owner.Describe() +
+  Log(LogLevel::kInfo, "op=adopt network=" + c.network() + " owner=" + in.owner.Describe() +
                            " from_node=" + binding.node);
+  plan->fresh = addrs;
+  plan->adopted = true;
+  plan->revision = revision;
+  return Error{};
+}
 
-  std::string first_ip = addrs.empty() ? "" : addrs[0].ip;
-  Error e =
-      svc_.store_->AppendEvent(EventRow{ctx.now, c.network(), EventKind::kAdopt, owner.Key().Tag(),
-                                        first_ip, c.container_id(), c.ifname(), svc_.node_});
-  if (e.code) return e;
-  if (binding.node != svc_.node_)
-    QueueHandoff(ctx, owner.Key(c.ifname()).Encode(), first_ip, binding.node);
-  ctx.fresh = addrs;
-  return svc_.NewLease(ctx, addrs, revision);
+// With mu_ held: refuses an address this node's table gives another owner.
+Error ClusterStoreCoordinator::HeldHere(const std::string& network, const Owner& owner,
+                                        const std::string& ip) {
+  auto holder = svc_.store_->FindHolder(network, ip);
+  if (!holder.ok()) return holder.error();
+  if (!holder.value()) return Error{};
+  return MakeError(kAddressHeld, "address " + ip + " of " + owner.Describe() +
+                                     " is still held on this node by " +
+                                     holder.value()->DescribeOwner());
 }
 
 // Tells the node a binding was taken from, once this ADD commits.
-void ClusterStoreCoordinator::QueueHandoff(const AddContext& ctx, const std::string& owner_key,
+void ClusterStoreCoordinator::QueueHandoff(const AddIntent& in, ClusterAddPlan* plan,
                                            const std::string& ip, const std::string& from_node) {
-  const v1::Caller& c = ctx.caller;
+  const v1::Caller& c = in.req.caller();
   v1::HandoffNotice n;
   n.set_network(c.network());
-  n.set_owner(owner_key);
+  n.set_owner(plan->owner_key);
   n.set_ip(ip);
   n.set_from_node(from_node);
   n.set_to_node(svc_.node_);
   n.set_container_id(c.container_id());
-  uncommitted_notices_.push_back(n);
+  plan->notices.push_back(n);
 }
 
-Error ClusterStoreCoordinator::Reclaim(const AddContext& ctx, const std::string& key,
-                                       const ClusterBinding& binding, LeaseRow* lease) {
-  const v1::Caller& c = ctx.caller;
-  int64_t revision = binding.revision;
-  if (binding.node != svc_.node_) {
-    auto taken = cluster_->TakeOver(c.network(), key, binding);
-    if (!taken.ok()) return taken.error();
-    revision = taken.value();
-    Log(LogLevel::kInfo,
-        "op=reclaim network=" + c.network() + " owner=" + key + " from_node=" + binding.node);
-    QueueHandoff(ctx, key, lease->addresses.empty() ? "" : lease->addresses[0].ip, binding.node);
-  }
-  if (!lease->handed_to.empty())
-    if (Error e = svc_.store_->SetHandedTo(lease->id, ""); e.code) return e;
-  lease->handed_to.clear();
-  if (revision != lease->cluster_revision)
-    if (Error e = svc_.store_->SetClusterRevision(lease->id, revision); e.code) return e;
-  lease->cluster_revision = revision;
+// A local lease whose binding another node holds: make it this node's again.
+Error ClusterStoreCoordinator::Reclaim(const AddIntent& in, const ClusterBinding& binding,
+                                       ClusterAddPlan* plan) {
+  const LeaseRow& lease = *plan->keep;
+  plan->revision = binding.revision;
+  if (binding.node == svc_.node_) return Error{};
+  auto taken = cluster_->TakeOver(lease.network, plan->owner_key, binding);
+  if (!taken.ok()) return taken.error();
+  plan->revision = taken.value();
+  Log(LogLevel::kInfo, "op=reclaim network=" + lease.network + " owner=" + plan->owner_key +
+                           " from_node=" + binding.node);
+  QueueHandoff(in, plan, lease.addresses.empty() ? "" : lease.addresses[0].ip, binding.node);
   return Error{};
 }
 
-Result<LeaseRow> ClusterStoreCoordinator::LeaseForAdd(AddContext& ctx,
-                                                      std::optional<LeaseRow> lease) {
-  const v1::Caller& c = ctx.caller;
-  Network& net = ctx.net;
-  uncommitted_notices_.clear();
+// Bound here but unknown to the cluster (bound before cluster mode, or released
+// elsewhere): claim the same addresses again, or refuse.
+Error ClusterStoreCoordinator::ClaimLocalLease(const AddIntent& in, ClusterAddPlan* plan,
+                                               std::optional<ClusterBinding>* binding) {
+  std::vector<std::string> ips = IpsOf(in.lease->addresses);
+  auto claim =
+      cluster_->Claim(in.req.caller().network(), plan->owner_key, ClusterBinding{ips, svc_.node_});
+  if (!claim.ok()) return claim.error();
+  if (!claim.value().taken_ip.empty())
+    return MakeError(kAddressHeld, "address " + claim.value().taken_ip + " of " +
+                                       in.owner.Describe() +
+                                       " is bound to another owner in the cluster");
+  if (claim.value().existing) *binding = claim.value().existing;
+  if (claim.value().claimed) {
+    *binding = ClusterBinding{ips, svc_.node_, claim.value().revision};
+    plan->claimed = true;
+    plan->ips = ips;
+    plan->revision = claim.value().revision;
+  }
+  return Error{};
+}
+
+Error ClusterStoreCoordinator::PlanAdd(const AddIntent& in, ClusterAddPlan* plan) {
+  const v1::Caller& c = in.req.caller();
+  plan->owner_key = in.owner.Key(c.ifname()).Encode();
   if (!c.reservation().empty())
     return MakeError(kInvalidConfig, "reservations are not supported in cluster mode yet");
-  if (Error e = SyncFromCluster(net); e.code) return e;
-  std::string key = ctx.owner.Key(c.ifname()).Encode();
-  auto binding = cluster_->FindBinding(c.network(), key);
+  if (Error e = SyncFromCluster(in); e.code) return e;
+  // A new owner asking for no particular address goes straight to the claim, whose
+  // failure answer names an existing binding (then adopted): one round trip less.
+  // With a local lease or a requested address the binding is read first.
+  bool any = std::all_of(in.requested.begin(), in.requested.end(),
+                         [](const IpAddress& ip) { return !ip.v6 && ip.value == 0; });
+  Result<std::optional<ClusterBinding>> binding = std::optional<ClusterBinding>();
+  if (in.lease || !any) binding = cluster_->FindBinding(c.network(), plan->owner_key);
   if (!binding.ok()) return binding.error();
-  if (lease && !binding.value()) {
-    // Bound here but unknown to the cluster (bound before cluster mode, or
-    // released elsewhere): claim the same addresses again, or refuse.
-    auto claim =
-        cluster_->Claim(c.network(), key, ClusterBinding{IpsOf(lease->addresses), svc_.node_});
-    if (!claim.ok()) return claim.error();
-    if (!claim.value().taken_ip.empty())
-      return MakeError(kAddressHeld, "address " + claim.value().taken_ip + " of " +
-                                         ctx.owner.Describe() +
-                                         " is bound to another owner in the cluster");
-    if (claim.value().existing) binding.value() = claim.value().existing;
-    if (claim.value().claimed) {
-      binding.value() = ClusterBinding{IpsOf(lease->addresses), svc_.node_, claim.value().revision};
-      ctx.claimed = true;
-    }
-  }
+  std::optional<LeaseRow> lease = in.lease;
+  if (lease && !binding.value())
+    if (Error e = ClaimLocalLease(in, plan, &binding.value()); e.code) return e;
   if (lease && binding.value() && binding.value()->ips != IpsOf(lease->addresses)) {
-    Log(LogLevel::kWarn, "op=add owner=" + ctx.owner.Describe() +
+    Log(LogLevel::kWarn, "op=add owner=" + in.owner.Describe() +
                              " msg=\"local lease differs from the cluster; cluster wins\"");
-    if (Error e = svc_.store_->DeleteLease(lease->id); e.code) return e;
+    plan->drop = lease;
     lease.reset();
   }
   if (lease) {
-    if (Error e = svc_.CheckLeaseFits(net, *lease, ctx.requested); e.code) return e;
-    if (Error e = Reclaim(ctx, key, *binding.value(), &*lease); e.code) return e;
-    return *lease;
+    plan->keep = lease;
+    return Reclaim(in, *binding.value(), plan);
   }
-  if (binding.value()) {
-    auto adopted = Adopt(ctx, *binding.value());
-    if (adopted.ok())
-      if (Error e = svc_.CheckLeaseFits(net, adopted.value(), ctx.requested); e.code) return e;
-    return adopted;
-  }
+  if (binding.value()) return Adopt(in, *binding.value(), plan);
   for (int attempt = 0; attempt < kClaimAttempts; attempt++) {
-    auto picked = svc_.PickAddresses(net, ctx.requested);
+    auto picked = PickAndReserve(in, plan);
     if (!picked.ok()) return picked.error();
-    auto claim =
-        cluster_->Claim(c.network(), key, ClusterBinding{IpsOf(picked.value()), svc_.node_});
+    std::vector<std::string> ips = IpsOf(picked.value());
+    auto claim = cluster_->Claim(c.network(), plan->owner_key, ClusterBinding{ips, svc_.node_});
     if (!claim.ok()) return claim.error();
     if (claim.value().claimed) {
-      ctx.fresh = picked.value();
-      ctx.claimed = true;
-      return svc_.NewLease(ctx, ctx.fresh, claim.value().revision);
+      plan->fresh = picked.value();
+      plan->claimed = true;
+      plan->ips = ips;
+      plan->revision = claim.value().revision;
+      return Error{};
     }
-    if (claim.value().existing) return Adopt(ctx, *claim.value().existing);
     auto ip = ParseIp(claim.value().taken_ip);
+    ForgetPick(in, plan, ip);
+    if (claim.value().existing) return Adopt(in, *claim.value().existing, plan);
     if (!ip) break;
-    net.allocator->MarkRemote(*ip);
-    int set = net.pool->SetContaining(*ip);
-    if (set >= 0 && ctx.requested[set] == *ip)
+    if (std::find(in.requested.begin(), in.requested.end(), *ip) != in.requested.end())
       return MakeError(kAddressHeld, "address " + ip->ToString() + " on network " + c.network() +
                                          " is held by another owner in the cluster");
   }
@@ -180,26 +228,9 @@ Result<LeaseRow> ClusterStoreCoordinator::LeaseForAdd(AddContext& ctx,
 
 // The cluster hears of the attachment before the local commit: an unreachable etcd
 // fails the ADD instead of leaving an attachment the cluster never saw.
-Error ClusterStoreCoordinator::Attach(const AttachmentRow& att, const LeaseRow& lease) {
-  return cluster_->Attach(att.network, AttachmentKey(att.container_id, att.ifname),
-                          lease.Key().Encode(), att.cluster_token, lease.cluster_revision);
-}
-
-void ClusterStoreCoordinator::FinishAdd(const AddContext& ctx, const LeaseRow& lease,
-                                        bool committed) {
-  if (committed)
-    for (auto& n : uncommitted_notices_) notices_.push_back(std::move(n));
-  uncommitted_notices_.clear();  // failed: nothing was handed off
-  if (!committed && ctx.claimed) UnclaimAfterFailure(lease);
-}
-
-// The local commit failed after a claim: give the claim back so nothing leaks.
-void ClusterStoreCoordinator::UnclaimAfterFailure(const LeaseRow& lease) {
-  auto r = cluster_->Release(lease.network, lease.Key().Encode(), IpsOf(lease.addresses),
-                             lease.cluster_revision);
-  if (!r.ok())
-    Log(LogLevel::kError,
-        "op=unclaim owner=" + lease.Key().Encode() + " msg=\"" + r.error().msg + "\"");
+Error ClusterStoreCoordinator::Attach(const AttachmentRow& att, const ClusterAddPlan& plan) {
+  return cluster_->Attach(att.network, AttachmentKey(att.container_id, att.ifname), plan.owner_key,
+                          att.cluster_token, plan.revision);
 }
 
 }  // namespace vmip

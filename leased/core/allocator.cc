@@ -80,9 +80,28 @@ std::optional<IpAddress> Allocator::Next(int set, int64_t now) {
   if (auto fresh = NextFresh(set)) return fresh;
   for (const auto& [released_at, ip] : released_[set]) {
     if (cooldown_ > 0 && released_at + cooldown_ > now) break;  // the rest are younger
-    if (!pool_->IsReserved(ip) && !remote_.count(ip)) return ip;
+    if (!pool_->IsReserved(ip) && !remote_.count(ip) && !reserved_.count(ip)) return ip;
   }
   return std::nullopt;
+}
+
+// The cursor may have walked past the address while it was held; a never-used
+// address goes back to "fresh" (not to the release queue, which mirrors the table),
+// so the cursor returns to it.
+void Allocator::Unreserve(const IpAddress& ip) {
+  auto it = reserved_.find(ip);
+  if (it == reserved_.end()) return;
+  reserved_.erase(it);
+  int set = pool_->SetContaining(ip);
+  if (set < 0 || Skippable(ip)) return;
+  Cursor& c = cursors_[set];
+  const auto& ranges = pool_->sets()[set].ranges;
+  for (size_t r = 0; r < ranges.size() && r <= c.range; r++)
+    if (ranges[r].Contains(ip) && (r < c.range || ip < c.next)) {
+      c.range = r;
+      c.next = ip;
+      return;
+    }
 }
 
 void Allocator::Take(const IpAddress& ip) {

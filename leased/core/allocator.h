@@ -33,7 +33,14 @@ class Allocator {
   // Oldest-first reuse already keeps a just-freed address back while any other is
   // free; a cooldown also refuses it when nothing else is (ADD fails with 100).
   void SetCooldown(int64_t seconds) { cooldown_ = seconds; }
-  bool IsTaken(const IpAddress& ip) const { return taken_.count(ip) || remote_.count(ip); }
+  bool IsTaken(const IpAddress& ip) const {
+    return taken_.count(ip) || remote_.count(ip) || reserved_.count(ip);
+  }
+  // Cluster mode: an address an ADD in flight picked or adopts (its etcd step runs
+  // outside the service lock); skipped like a taken one until Unreserve. Counted:
+  // each Reserve needs its own Unreserve; the last makes an unused address fresh again.
+  void Reserve(const IpAddress& ip) { reserved_.insert(ip); }
+  void Unreserve(const IpAddress& ip);
 
   // Cluster mode: an address another node bound. Skipped like a taken one, but
   // not part of this node's table.
@@ -70,6 +77,7 @@ class Allocator {
   const Pool* pool_;
   std::set<IpAddress> taken_;
   std::set<IpAddress> remote_;
+  std::multiset<IpAddress> reserved_;
   std::map<IpAddress, int64_t> released_at_;
   std::vector<ReleaseQueue> released_;  // one per range set
   std::vector<Cursor> cursors_;         // one per range set

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "add_context.h"
+#include "cluster_add_plan.h"
 #include "error.h"
 #include "ip_address.h"
 #include "lease_store.h"
@@ -39,19 +40,28 @@ class ClusterCoordinator {
   virtual ~ClusterCoordinator() = default;
 
   // False on a standalone node: the lease service then decides alone and never
-  // calls LeaseForAdd or Release below.
+  // calls PlanAdd or Release below.
   virtual bool clustered() const = 0;
+
+  // ADD, step 2 (cluster_add_plan.h), holding the owner's lock but not
+  // LeaseService::mu_ (it may take mu_ for moments, never across a store call): the
+  // binding the owner attaches to, agreed with the cluster. Fills *plan as it goes,
+  // also on failure, so the caller can undo what was done.
+  virtual Error PlanAdd(const AddIntent& in, ClusterAddPlan* plan) = 0;
+  // ADD, step 2: the cluster hears of the attachment before the local commit.
+  virtual Error Attach(const AttachmentRow& att, const ClusterAddPlan& plan) = 0;
+  // ADD, step 3, with mu_ held inside the ADD's transaction: re-checks what the
+  // plan relies on and writes its local part; returns the lease to attach to. Sets
+  // ctx.fresh.
+  virtual Result<LeaseRow> ApplyAdd(AddContext& ctx, const ClusterAddPlan& plan) = 0;
+  // ADD, after step 3 committed (mu_ held): queue the plan's hand-off notices.
+  virtual void AddCommitted(ClusterAddPlan* plan) = 0;
+  // ADD failed after step 2 (mu_ not held): remove the attachment and give a
+  // binding it created back, each only if still the version step 2 wrote.
+  virtual void UndoAdd(const AttachmentRow& att, const ClusterAddPlan& plan) = 0;
 
   // Called with LeaseService::mu_ held, inside the request's transaction.
   //
-  // ADD: the lease the owner attaches to, agreed with the cluster before anything
-  // commits locally. `lease` is the owner's local lease, if any. Sets ctx.fresh and
-  // ctx.claimed (FinishAdd gives a claimed binding back on failure).
-  virtual Result<LeaseRow> LeaseForAdd(AddContext& ctx, std::optional<LeaseRow> lease) = 0;
-  // ADD: the cluster hears of the attachment before the local commit.
-  virtual Error Attach(const AttachmentRow& att, const LeaseRow& lease) = 0;
-  // ADD: the local commit succeeded or not (the transaction is rolled back already).
-  virtual void FinishAdd(const AddContext& ctx, const LeaseRow& lease, bool committed) = 0;
   // DEL side: queue the removal of an attachment / a binding for the cluster.
   virtual Error QueueDetach(const AttachmentRow& att, const LeaseRow& lease) = 0;
   virtual Error QueueRelease(const LeaseRow& lease) = 0;
@@ -77,11 +87,15 @@ class ClusterCoordinator {
 class StandaloneCoordinator final : public ClusterCoordinator {
  public:
   bool clustered() const override { return false; }
-  Result<LeaseRow> LeaseForAdd(AddContext&, std::optional<LeaseRow>) override {
+  Error PlanAdd(const AddIntent&, ClusterAddPlan*) override {
     return MakeError(kInternal, "standalone node: no cluster to bind in");
   }
-  Error Attach(const AttachmentRow&, const LeaseRow&) override { return Error{}; }
-  void FinishAdd(const AddContext&, const LeaseRow&, bool) override {}
+  Error Attach(const AttachmentRow&, const ClusterAddPlan&) override { return Error{}; }
+  Result<LeaseRow> ApplyAdd(AddContext&, const ClusterAddPlan&) override {
+    return MakeError(kInternal, "standalone node: no cluster to bind in");
+  }
+  void AddCommitted(ClusterAddPlan*) override {}
+  void UndoAdd(const AttachmentRow&, const ClusterAddPlan&) override {}
   Error QueueDetach(const AttachmentRow&, const LeaseRow&) override { return Error{}; }
   Error QueueRelease(const LeaseRow&) override { return Error{}; }
   Error CheckReachable() override { return Error{}; }

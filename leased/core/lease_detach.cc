@@ -122,6 +122,11 @@ v1::DelReply LeaseService::Del(const v1::DelRequest& req) {
   Error e;
   bool detached = false;
   std::string ips;
+  // Cluster mode: after an ADD of the same container still in its etcd step, never
+  // beside it; DELs of other containers do not wait (lease_add_cluster.cc).
+  std::optional<OwnerLocks::Held> same_container;
+  if (coordinator_->clustered())
+    same_container.emplace(owner_locks_.Lock({ContainerLockKey(req.caller())}));
   Error committed = commits_.Run([&] { e = DelLocked(req, &detached, &ips); },
                                  /*grouped=*/!coordinator_->clustered());
   if (!e.code) e = committed;  // the commit group logged why

@@ -1,7 +1,5 @@
 #include "lease_service.h"
 
-#include <cstdio>
-#include <random>
 #include <set>
 
 #include "decision_log.h"
@@ -51,16 +49,13 @@ bool IsNone(const IpAddress& ip) {
   return !ip.v6 && ip.value == 0;
 }
 
-// 64 random bits, hex: tells an attachment's cluster record from an older one with
-// the same container ID and interface.
-std::string NewToken() {
-  static thread_local std::mt19937_64 gen{std::random_device{}()};
-  char buf[17];
-  snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(gen()));
-  return buf;
-}
-
 }  // namespace
+
+Result<std::vector<IpAddress>> RequestedIps(const Pool& pool, const v1::AddRequest& req,
+                                            const Identity& identity) {
+  return ParseRequested(
+      pool, req.requested_ips().empty() ? AsRepeated(identity.requested_ips) : req.requested_ips());
+}
 
 LeaseService::LeaseService(LeaseStore* store, std::string node, Clock clock)
     : store_(store),
@@ -92,6 +87,9 @@ Result<std::unique_ptr<LeaseService::Network>> LeaseService::BuildNetwork(
     if (auto a = ParseIp(ip)) alloc.MarkReleased(*a, at);
   });
   if (e.code) return e;
+  auto held = in_flight_.find(name);  // ADDs in their etcd step keep theirs held back
+  if (held != in_flight_.end())
+    for (const IpAddress& ip : held->second) alloc.Reserve(ip);
   return net;
 }
 
@@ -224,10 +222,7 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req, const Id
   auto net_or = NetworkFor(c.network(), req.pool());
   if (!net_or.ok()) return net_or.error();
   Network& net = *net_or.value();
-  // A request in the CNI call wins over one in the pod's annotations.
-  auto requested =
-      ParseRequested(*net.pool, req.requested_ips().empty() ? AsRepeated(identity.requested_ips)
-                                                            : req.requested_ips());
+  auto requested = RequestedIps(*net.pool, req, identity);
   if (!requested.ok()) return requested.error();
   int64_t now = clock_();
 
@@ -248,9 +243,8 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req, const Id
   if (e = ReleaseIfRecreated(ctx, &released); e.code) return e;
   auto lease = LeaseForAdd(ctx);
   if (!lease.ok()) return lease.error();
-  std::string token = coordinator_->clustered() ? NewToken() : "";
   AttachmentRow att_row{c.network(), c.container_id(), c.ifname(), c.netns(),
-                        node_,       lease.value().id, now,        token};
+                        node_,       lease.value().id, now,        ""};
   e = store_->InsertAttachment(att_row);
   if (!e.code && lease.value().detached_at) e = store_->SetDetachedAt(lease.value().id, 0);
   if (!e.code)
@@ -259,17 +253,11 @@ Result<v1::AddReply> LeaseService::AddLocked(const v1::AddRequest& req, const Id
                  lease.value().addresses.empty() ? "" : lease.value().addresses[0].ip,
                  c.container_id(), c.ifname(), node_});
   if (!e.code && !net.saved) e = store_->SavePool(c.network(), net.config, now);
-  // The cluster hears of the attachment before the local commit: an unreachable
-  // etcd fails the ADD instead of leaving an attachment the cluster never saw.
-  if (!e.code) e = coordinator_->Attach(att_row, lease.value());
   if (!e.code) e = txn.Commit();
   if (e.code) {
-    txn.Rollback();  // before the etcd call below: no write lock held across it
-    coordinator_->FinishAdd(ctx, lease.value(), /*committed=*/false);
     moved_out_.clear();  // nothing was moved
     return e;
   }
-  coordinator_->FinishAdd(ctx, lease.value(), /*committed=*/true);
   ApplyReleased(moved_out_);
   moved_out_.clear();
   net.saved = true;
@@ -306,7 +294,6 @@ Result<LeaseRow> LeaseService::LeaseForAdd(AddContext& ctx) {
   auto found = store_->FindLease(c.network(), ctx.owner.kind, ctx.owner.name, c.ifname());
   if (!found.ok()) return found.error();
   std::optional<LeaseRow> lease = found.value();
-  if (coordinator_->clustered()) return coordinator_->LeaseForAdd(ctx, std::move(lease));
   if (!lease && !c.reservation().empty()) {
     auto reserved = ClaimReservation(ctx);
     if (!reserved.ok()) return reserved.error();
@@ -334,13 +321,13 @@ v1::AddReply LeaseService::Add(const v1::AddRequest& req) {
   Result<v1::AddReply> reply = MakeError(kInternal, "ADD did not run");
   if (!identity.ok()) reply = identity.error();
   Error committed;
-  if (identity.ok())
-    committed = commits_.Run(
-        [&] {
-          ReadSession session(store_);  // NetworkFor reads before AddLocked's transaction
-          reply = AddLocked(req, identity.value());
-        },
-        /*grouped=*/!coordinator_->clustered());
+  if (identity.ok() && coordinator_->clustered())
+    reply = AddClustered(req, identity.value());
+  else if (identity.ok())
+    committed = commits_.Run([&] {
+      ReadSession session(store_);  // NetworkFor reads before AddLocked's transaction
+      reply = AddLocked(req, identity.value());
+    });
   if (committed.code && reply.ok()) reply = committed;
   std::string who = Field("network", c.network()) + Field("container", c.container_id()) +
                     Field("ifname", c.ifname()) +

@@ -1,8 +1,9 @@
 // The daemon's decisions: ADD/DEL/CHECK/GC/STATUS for the plugin and the views for
-// vmipctl. One mutex serialises them; each change is one SQLite transaction (ADDs and
-// DELs that arrive together share one, commit_group.h); the in-memory allocator is
-// updated only after a request's part of it succeeded, and rebuilt from the table if
-// the transaction then fails to commit.
+// vmipctl. One mutex serialises them (a cluster ADD's etcd calls run outside it,
+// under a per-owner lock: lease_add_cluster.cc); each change is one SQLite
+// transaction (ADDs and DELs that arrive together share one, commit_group.h); the
+// in-memory allocator is updated only after a request's part of it succeeded, and
+// rebuilt from the table if the transaction then fails to commit.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,11 +24,21 @@
 #include "lease_store.h"
 #include "network_state.h"
 #include "owner.h"
+#include "owner_locks.h"
 #include "pool.h"
 #include "release_observer.h"
 #include "vmip.pb.h"
 
 namespace vmip {
+
+// The addresses an ADD asks for, one per range set of `pool` (an unset entry means
+// "any"): the CNI call's request wins over the pod's annotations.
+Result<std::vector<IpAddress>> RequestedIps(const Pool& pool, const v1::AddRequest& req,
+                                            const Identity& identity);
+
+// Cluster mode: the owner-lock key (owner_locks.h) of one container's attachment;
+// its ADD and its DEL both take it.
+std::string ContainerLockKey(const v1::Caller& c);
 
 class LeaseService {
  public:
@@ -106,6 +118,16 @@ class LeaseService {
   Result<std::unique_ptr<Network>> BuildNetwork(const std::string& name,
                                                 const v1::PoolConfig& config);
   Result<v1::AddReply> AddLocked(const v1::AddRequest& req, const Identity& identity);
+  // Cluster mode's ADD in three steps, etcd outside mu_ (lease_add_cluster.cc).
+  Result<v1::AddReply> AddClustered(const v1::AddRequest& req, const Identity& identity);
+  Result<std::optional<v1::AddReply>> ReadForClusterAdd(AddIntent* in, const Identity& identity);
+  Result<v1::AddReply> CommitClusterAdd(const AddIntent& in, const ClusterAddPlan& plan,
+                                        AttachmentRow att);
+  // With mu_ held: addresses an ADD in flight holds back from the free sets (they
+  // survive a rebuild of the network), and gives back.
+  void ReserveInFlight(Network& net, const std::vector<AddressRow>& addrs,
+                       std::vector<IpAddress>* held);
+  void UnreserveInFlight(const std::string& network, std::vector<IpAddress>* held);
   // DEL's part of a commit group; `released` lists the addresses it freed.
   Error DelLocked(const v1::DelRequest& req, bool* detached, std::string* released);
   Result<std::vector<AddressRow>> PickAddresses(Network& net,
@@ -167,10 +189,11 @@ class LeaseService {
   //    with the commit that justifies the change;
   //  - the coordinator's hand-off notice queues (cluster_store_coordinator.h).
   // The cluster store and peers are not guarded by it: quorum reads, outbox
-  // replay, attachment resync and hand-off sends run without it (versions re-check
-  // what they read); ADD's binding/attach calls (coordinator_->LeaseForAdd, Attach,
-  // FinishAdd) and the cluster release's compare-and-swap are made while holding it,
-  // so they order with local commits.
+  // replay, attachment resync, hand-off sends and ADD's binding/attach calls
+  // (coordinator_->PlanAdd, Attach, UndoAdd: under the owner's lock, owner_locks_)
+  // run without it (versions and ADD's step 3 re-check what they read); the
+  // cluster release's and expiry's compare-and-swap are made while holding it, so
+  // they order with local commits.
   // Set once before the daemon serves, then only read: node_, clock_, started_at_,
   // coordinator_, identity_source_, release_observer_, reuse_cooldown_. The coordinator's
   // resync flag belongs to the one thread that runs its Flush().
@@ -185,6 +208,10 @@ class LeaseService {
   int64_t detached_ttl_ = 0;         // set once before serving, like reuse_cooldown_
   int64_t history_retention_ = 0;    // idem
   std::vector<Released> moved_out_;  // the ADD in progress: freed by a move once it commits
+  // Cluster mode: ADDs and DELs of one owner or container run one at a time; taken
+  // before mu_ (owner_locks.h).
+  OwnerLocks owner_locks_;
+  std::map<std::string, std::multiset<IpAddress>> in_flight_;  // network -> held back
 };
 
 }  // namespace vmip
