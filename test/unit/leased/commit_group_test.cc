@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lease_service.h"
+#include "service_test_support.h"
 #include "store_test_support.h"
 
 using namespace vmip;
@@ -20,15 +21,7 @@ using namespace vmip::testing;
 
 namespace {
 
-struct Node {
-  Dir dir;
-  std::string db = dir.path + "/leases.db";
-  std::unique_ptr<LeaseStore> store = std::move(LeaseStore::Open(db).value());
-  std::unique_ptr<LeaseService> svc =
-      std::make_unique<LeaseService>(store.get(), "node-a", [] { return int64_t(1000); });
-
-  Node() { REQUIRE(svc->Load().code == 0); }
-
+struct Node : ServiceOnDisk {
   // Runs these calls on threads, all queued before any runs: one group.
   void AsOneGroup(const std::vector<std::function<void()>>& calls) {
     std::vector<std::thread> callers;
@@ -53,7 +46,7 @@ struct Node {
   }
 
   std::vector<std::string> Problems() {
-    auto r = svc->CheckIntegrity(dir.path + "/spool");
+    auto r = svc->CheckIntegrity(dir + "/spool");
     return {r.problems().begin(), r.problems().end()};
   }
 };

@@ -11,23 +11,12 @@
 #include "kube_config.h"
 #include "kube_identity.h"
 #include "lease_store.h"
+#include "store_test_support.h"
 
 using namespace vmip;
+using namespace vmip::testing;
 
 namespace {
-
-struct Dir {
-  std::string path;
-  Dir() {
-    char tmpl[] = "/tmp/vmip-kube-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~Dir() { std::system(("rm -rf " + path).c_str()); }
-  std::string Write(const std::string& name, const std::string& text) const {
-    std::ofstream(path + "/" + name) << text;
-    return path + "/" + name;
-  }
-};
 
 std::string Kubeconfig(const std::string& cluster, const std::string& user) {
   return "apiVersion: v1\nkind: Config\ncurrent-context: c2\n"

@@ -1,63 +1,29 @@
 // Lease policies (issue 16) on a real SQLite file with an injected clock: detached
 // bindings that expire, a stopped VM that moves, history kept in bounds.
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
-#include <cstdlib>
 #include <ctime>
 #include <string>
 
 #include "lease_service.h"
 #include "migrations.h"
+#include "service_test_support.h"
 
 using namespace vmip;
+using namespace vmip::testing;
 
 namespace {
 
-struct Policies {
-  std::string dir;
-  std::unique_ptr<LeaseStore> store;
-  std::unique_ptr<LeaseService> svc;
-  int64_t now = 1000;
-
-  Policies() {
-    char tmpl[] = "/tmp/vmip-policies-XXXXXX";
-    dir = mkdtemp(tmpl);
-    store = std::move(LeaseStore::Open(dir + "/leases.db").value());
-    svc = std::make_unique<LeaseService>(store.get(), "node-a", [this] { return now; });
-    REQUIRE(svc->Load().code == 0);
-  }
-  ~Policies() {
-    svc.reset();
-    store.reset();
-    std::system(("rm -rf " + dir).c_str());
-  }
-  // A request on net1 (10.9.0.0/24): a VM when pod is virt-launcher-<vm>-xxxxx.
+struct Policies : ServiceOnDisk {
+  // An ADD on net1 (10.9.0.0/24, or what the test set in pool) that may ask for an ip.
   v1::AddRequest Add(const std::string& cid, const std::string& pod, const std::string& ip = "") {
-    v1::AddRequest r;
-    auto* c = r.mutable_caller();
-    c->set_network("net1");
-    c->set_container_id(cid);
-    c->set_ifname("eth0");
-    c->set_netns("/run/netns/" + cid);
-    c->set_pod_namespace("default");
-    c->set_pod_name(pod);
-    *r.mutable_pool() = pool;
+    v1::AddRequest r = testing::Add(cid, pod, pool);
     if (!ip.empty()) r.add_requested_ips(ip);
     return r;
   }
   std::string AddOk(const std::string& cid, const std::string& pod, const std::string& ip = "") {
-    auto r = svc->Add(Add(cid, pod, ip));
-    REQUIRE(r.error().code() == 0);
-    return r.ips(0).address();
+    return Ip(svc->Add(Add(cid, pod, ip)));
   }
-  void Del(const std::string& cid) {
-    v1::DelRequest r;
-    r.mutable_caller()->set_network("net1");
-    r.mutable_caller()->set_container_id(cid);
-    r.mutable_caller()->set_ifname("eth0");
-    REQUIRE(svc->Del(r).error().code() == 0);
-  }
+  void Del(const std::string& cid) { REQUIRE(svc->Del(testing::Del(cid)).error().code() == 0); }
   std::optional<v1::Lease> LeaseOf(const std::string& owner) {
     v1::ListLeasesReply reply = svc->ListLeases({});
     for (const auto& l : reply.leases())
@@ -80,11 +46,7 @@ struct Policies {
     CHECK(check.problems_size() == 0);
   }
 
-  v1::PoolConfig pool = [] {
-    v1::PoolConfig c;
-    c.add_range_sets()->add_ranges()->set_subnet("10.9.0.0/24");
-    return c;
-  }();
+  v1::PoolConfig pool = Pool1();
 };
 
 bool Has(const std::vector<std::string>& kinds, const std::string& kind) {
@@ -247,8 +209,8 @@ TEST_CASE("policies: history retention deletes old events in batches of 500") {
 }
 
 TEST_CASE("policies: schema 5 starts the TTL of already detached VMs at the upgrade") {
-  char tmpl[] = "/tmp/vmip-migrate-XXXXXX";
-  std::string dir = mkdtemp(tmpl), path = dir + "/leases.db";
+  Dir d;
+  std::string path = d.path + "/leases.db";
   {  // a version 4 database: one detached VM, one attached VM, one reservation
     auto db = std::move(SqliteDb::Open(path).value());
     for (const Migration& m : EmbeddedMigrations())
@@ -271,6 +233,4 @@ TEST_CASE("policies: schema 5 starts the TTL of already detached VMs at the upgr
   CHECK(at(1) <= time(nullptr));
   CHECK(at(2) == 0);
   CHECK(at(3) == 0);
-  store.reset();
-  std::system(("rm -rf " + dir).c_str());
 }

@@ -9,71 +9,13 @@
 #include <fstream>
 #include <string>
 
+#include "service_test_support.h"
 #include "spool_replay.h"
 
 using namespace vmip;
+using namespace vmip::testing;
 
-namespace {
-
-struct Fixture {
-  std::string dir;
-  std::unique_ptr<LeaseStore> store;
-  std::unique_ptr<LeaseService> svc;
-  int64_t now = 1000;
-
-  Fixture() {
-    char tmpl[] = "/tmp/vmip-unit-XXXXXX";
-    dir = mkdtemp(tmpl);
-    Open();
-  }
-  ~Fixture() {
-    svc.reset();
-    store.reset();
-    std::system(("rm -rf " + dir).c_str());
-  }
-  void Open() {
-    svc.reset();
-    store.reset();
-    store = std::move(LeaseStore::Open(dir + "/leases.db").value());
-    svc = std::make_unique<LeaseService>(store.get(), "node-a", [this] { return now; });
-    REQUIRE(svc->Load().code == 0);
-  }
-  int64_t Rows(const std::string& table) { return store->Count(table).value(); }
-};
-
-v1::PoolConfig Pool1(const std::string& subnet = "10.9.0.0/24") {
-  v1::PoolConfig c;
-  c.add_range_sets()->add_ranges()->set_subnet(subnet);
-  return c;
-}
-
-v1::AddRequest Add(const std::string& cid, const std::string& pod, v1::PoolConfig pool = Pool1()) {
-  v1::AddRequest r;
-  auto* c = r.mutable_caller();
-  c->set_network("net1");
-  c->set_container_id(cid);
-  c->set_ifname("eth0");
-  c->set_netns("/run/netns/" + cid);
-  c->set_pod_namespace("default");
-  c->set_pod_name(pod);
-  *r.mutable_pool() = pool;
-  return r;
-}
-
-v1::DelRequest Del(const std::string& cid) {
-  v1::DelRequest r;
-  r.mutable_caller()->set_network("net1");
-  r.mutable_caller()->set_container_id(cid);
-  r.mutable_caller()->set_ifname("eth0");
-  return r;
-}
-
-std::string Ip(const v1::AddReply& r) {
-  REQUIRE(r.error().code() == 0);
-  return r.ips(0).address();
-}
-
-}  // namespace
+using Fixture = ServiceOnDisk;
 
 TEST_CASE("a VM keeps its address through DEL and a new pod, a pod does not") {
   Fixture f;

@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "lease_service.h"
+#include "service_test_support.h"
 #include "store_test_support.h"
 
 using namespace vmip;
@@ -36,11 +36,10 @@ TEST_CASE("store lookups tell not found from a failed read") {
 }
 
 TEST_CASE("DEL whose attachment read fails answers 11 and keeps the attachment") {
-  Dir d;
-  std::string db = d.path + "/leases.db";
-  auto store = std::move(LeaseStore::Open(db).value());
-  LeaseService svc(store.get(), "node-a", [] { return int64_t(1000); });
-  REQUIRE(svc.Load().code == 0);
+  ServiceOnDisk n;
+  auto& svc = *n.svc;
+  auto& store = n.store;
+  const std::string& db = n.db;
   REQUIRE(svc.Add(PodAdd("c1")).error().code() == 0);
 
   Sql(db, "ALTER TABLE attachments RENAME TO atts_gone");

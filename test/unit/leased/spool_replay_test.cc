@@ -12,38 +12,20 @@
 #include <fstream>
 #include <sstream>
 
+#include "service_test_support.h"
+
 using namespace vmip;
+using namespace vmip::testing;
 
 namespace {
 
-struct SpoolFixture {
-  std::string dir, spool;
-  std::unique_ptr<LeaseStore> store;
-  std::unique_ptr<LeaseService> svc;
+struct SpoolFixture : ServiceOnDisk {
+  std::string spool = dir + "/spool";
 
-  SpoolFixture() {
-    char tmpl[] = "/tmp/vmip-spool-replay-XXXXXX";
-    dir = mkdtemp(tmpl);
-    spool = dir + "/spool";
-    REQUIRE(mkdir(spool.c_str(), 0700) == 0);
-    store = std::move(LeaseStore::Open(dir + "/leases.db").value());
-    svc = std::make_unique<LeaseService>(store.get(), "node-a", [] { return int64_t{1000}; });
-    REQUIRE(svc->Load().code == 0);
-  }
-  ~SpoolFixture() {
-    svc.reset();
-    store.reset();
-    std::system(("rm -rf " + dir).c_str());
-  }
+  SpoolFixture() { REQUIRE(mkdir(spool.c_str(), 0700) == 0); }
   // A pod lease for cid and its DEL record in the spool.
   void AddAndSpoolDel(const std::string& cid) {
-    v1::AddRequest add;
-    auto* c = add.mutable_caller();
-    c->set_network("net1");
-    c->set_container_id(cid);
-    c->set_ifname("eth0");
-    c->set_netns("/run/netns/" + cid);
-    add.mutable_pool()->add_range_sets()->add_ranges()->set_subnet("10.9.0.0/24");
+    v1::AddRequest add = PodAdd(cid);
     REQUIRE(svc->Add(add).error().code() == 0);
     v1::DelRequest del;
     *del.mutable_caller() = add.caller();

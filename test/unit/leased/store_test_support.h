@@ -1,5 +1,5 @@
-// Shared by the unit tests that drive a LeaseService on a real SQLite file: a
-// scratch directory, SQL run on a second connection, and plugin-shaped requests.
+// Shared by the unit tests that use a real SQLite file: a scratch directory and SQL
+// run on a second connection. service_test_support.h adds a LeaseService on top.
 #pragma once
 
 #include <sqlite3.h>
@@ -7,9 +7,8 @@
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <fstream>
 #include <string>
-
-#include "vmip.pb.h"
 
 namespace vmip::testing {
 
@@ -20,6 +19,11 @@ struct Dir {
     path = mkdtemp(tmpl);
   }
   ~Dir() { std::system(("rm -rf " + path).c_str()); }
+  // Writes a file in the directory; returns its path.
+  std::string Write(const std::string& name, const std::string& text) const {
+    std::ofstream(path + "/" + name) << text;
+    return path + "/" + name;
+  }
 };
 
 // Another connection changes the database under the store (a renamed table, a
@@ -33,27 +37,6 @@ inline void Sql(const std::string& db, const std::string& sql) {
   sqlite3_free(err);
   sqlite3_close(h);
   REQUIRE(rc == SQLITE_OK);
-}
-
-inline v1::AddRequest PodAdd(const std::string& cid) {
-  v1::AddRequest r;
-  auto* c = r.mutable_caller();
-  c->set_network("net1");
-  c->set_container_id(cid);
-  c->set_ifname("eth0");
-  c->set_netns("/run/netns/" + cid);
-  c->set_pod_namespace("default");
-  c->set_pod_name("web-" + cid);
-  r.mutable_pool()->add_range_sets()->add_ranges()->set_subnet("10.9.0.0/24");
-  return r;
-}
-
-inline v1::DelRequest PodDel(const std::string& cid) {
-  v1::DelRequest r;
-  r.mutable_caller()->set_network("net1");
-  r.mutable_caller()->set_container_id(cid);
-  r.mutable_caller()->set_ifname("eth0");
-  return r;
 }
 
 }  // namespace vmip::testing
