@@ -4,6 +4,7 @@
 #include <set>
 
 #include "decision_log.h"
+#include "lease_service.h"
 
 namespace vmip {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "lease_service.h"
-#include "store_test_support.h"
+#include "service_test_support.h"
 
 using namespace vmip;
 
