@@ -61,8 +61,8 @@ class CommitGroup {
   LeaseStore* store_;
   std::function<void()> after_failed_;
   // queue_mu_ guards the queue, the lead flag, each Member's done/lead and the
-  // counters; it is taken after mu_ or alone, never held while waiting for mu_. A Member's result is written
-  // by the thread running its group, before that thread sets done.
+  // counters; it is taken after mu_ or alone, never held while waiting for mu_. A Member's result
+  // is written by the thread running its group, before that thread sets done.
   std::mutex queue_mu_;
   std::condition_variable cv_;
   std::deque<Member*> queue_;
