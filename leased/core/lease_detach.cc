@@ -113,9 +113,14 @@ Error LeaseService::DelLocked(const v1::DelRequest& req, bool* detached,
   }
   *detached = true;
   ApplyReleased(released, ReleaseReason::kPodDeleted);
-  for (const Released& r : released)
-    *released_ips += (released_ips->empty() ? "" : ",") + r.ip.ToString();
+  *released_ips = IpsOf(released);
   return Error{};
+}
+
+std::string LeaseService::IpsOf(const std::vector<Released>& released) {
+  std::string ips;
+  for (const Released& r : released) ips += (ips.empty() ? "" : ",") + r.ip.ToString();
+  return ips;
 }
 
 v1::DelReply LeaseService::Del(const v1::DelRequest& req) {

@@ -14,13 +14,6 @@
 namespace vmip {
 namespace {
 
-template <class Released>  // LeaseService::Released, private to it
-std::string IpsOf(const std::vector<Released>& released) {
-  std::string ips;
-  for (const auto& r : released) ips += (ips.empty() ? "" : ",") + r.ip.ToString();
-  return ips;
-}
-
 void LogReleased(OwnerKind kind, const std::string& owner, const std::string& uid, EventKind reason,
                  const std::string& ips) {
   Log(LogLevel::kInfo, "op=release" + Field("owner", OwnerKey{kind, owner, ""}.Tag()) +

@@ -118,6 +118,9 @@ class LeaseService {
     std::string ends_lease_on{};  // the network, on the first address of a lease that ended
   };
 
+  // "ip,ip": the addresses a change released, for its log line.
+  static std::string IpsOf(const std::vector<Released>& released);
+
   Result<Network*> NetworkFor(const std::string& name, const v1::PoolConfig& config);
   Result<std::unique_ptr<Network>> BuildNetwork(const std::string& name,
                                                 const v1::PoolConfig& config);
