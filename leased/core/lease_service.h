@@ -202,7 +202,7 @@ class LeaseService {
   //  - the coordinator's hand-off notice queues (cluster_store_coordinator.h).
   // The cluster store and peers are not guarded by it: quorum reads, outbox
   // replay, attachment resync, hand-off sends and ADD's binding/attach calls
-  // (coordinator_->PlanAdd, Attach, UndoAdd: under the owner's lock, owner_locks_)
+  // (coordinator_->PlanAdd, UndoAdd: under the owner's lock, owner_locks_)
   // run without it (versions and ADD's step 3 re-check what they read); the
   // cluster release's and expiry's compare-and-swap are made while holding it, so
   // they order with local commits.
