@@ -103,7 +103,7 @@ expect_match "n1 logged the fallback read" 'binding changed since the local leas
 
 echo "# two nodes ADD two VMs asking for the same address at once: one wins each round"
 bad=() wins=0
-for ((r = 0; r < 8; r++)); do
+for ((r = 0; r < 16; r++)); do
   ip=10.248.0.$((200 + r))
   cni_to "$T/rx$r" n1 rx$r "virt-launcher-rx$r-abcde" "IP=$ip" & p1=$!
   cni_to "$T/ry$r" n2 ry$r "virt-launcher-ry$r-abcde" "IP=$ip" & p2=$!
@@ -116,8 +116,8 @@ for ((r = 0; r < 8; r++)); do
   holder=$(kv_field "$(addr_key "$ip")" value)
   [[ $holder == "$want" ]] || bad+=("$ip:etcd-names-$holder")
 done
-expect_eq "each of 8 contested addresses went to exactly one VM, the one etcd names" "" "${bad[*]}"
-expect_eq "8 ADDs acknowledged" 8 "$wins"
+expect_eq "each of 16 contested addresses went to exactly one VM, the one etcd names" "" "${bad[*]}"
+expect_eq "16 ADDs acknowledged" 16 "$wins"
 
 echo "# step 3 re-check: vmipctl release --force while the ADD waits between steps 2 and 3"
 cni ADD n1 g1 virt-launcher-vmg-aaaaa; need "vmg ADD on n1"
