@@ -192,7 +192,12 @@ Result<bool> ClusterStoreCoordinator::AttachToLocalBinding(const AddIntent& in,
                             lease.cluster_revision);
   if (!r.ok()) return r;
   plan->attached = r.value();  // a refused attach wrote nothing
-  if (!r.value()) return false;
+  if (!r.value()) {
+    Log(LogLevel::kDebug, "op=add owner=" + plan->owner_key +
+                              " revision=" + std::to_string(lease.cluster_revision) +
+                              " msg=\"binding changed since the local lease; reading it\"");
+    return false;
+  }
   plan->keep = lease;
   plan->revision = lease.cluster_revision;
   return true;
@@ -210,8 +215,6 @@ Error ClusterStoreCoordinator::PlanAdd(const AddIntent& in, const AttachmentRow&
     auto attached = AttachToLocalBinding(in, att, plan);
     if (!attached.ok()) return attached.error();
     if (attached.value()) return Error{};
-    Log(LogLevel::kDebug, "op=add owner=" + plan->owner_key +
-                              " msg=\"binding changed since the local lease; reading it\"");
   }
   if (Error e = Agree(in, att, plan); e.code) return e;
   if (plan->claimed) return Error{};  // the claim wrote the attachment too
