@@ -31,6 +31,8 @@
 
 namespace vmip {
 
+struct OwnerUid;  // gone_owner_board.h
+
 // The addresses an ADD asks for, one per range set of `pool` (an unset entry means
 // "any"): the CNI call's request wins over the pod's annotations.
 Result<std::vector<IpAddress>> RequestedIps(const Pool& pool, const v1::AddRequest& req,
@@ -80,6 +82,11 @@ class LeaseService {
   // Kubernetes mode (lease_uid_learning.cc): the VM leases of owner that the pod-name
   // rule named without a UID (API down at ADD) get uid, a VM's the API now lists.
   Error LearnOwnerUid(const std::string& owner, const std::string& uid);
+  // What the deletion releaser reads once a second, cheap at 100,000 leases: every VM
+  // and StatefulSet-pod owner with a stored UID (lease_gone.cc), and the VMs whose
+  // pod-name-rule leases have no UID yet (lease_uid_learning.cc).
+  Result<std::vector<OwnerUid>> OwnerUids();
+  Result<std::vector<std::string>> VmsWithoutUid();
 
   // Compares the table, the free sets and the spool (integrity_check.cc).
   v1::CheckIntegrityReply CheckIntegrity(const std::string& spool_dir);

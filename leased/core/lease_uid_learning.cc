@@ -10,6 +10,12 @@
 
 namespace vmip {
 
+Result<std::vector<std::string>> LeaseService::VmsWithoutUid() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ReadSession session(store_);
+  return store_->VmsWithoutUid(kSourcePodName);
+}
+
 Error LeaseService::LearnOwnerUid(const std::string& owner, const std::string& uid) {
   if (uid.empty()) return MakeError(kInvalidConfig, "no UID to record for vm:" + owner);
   if (coordinator_->clustered())

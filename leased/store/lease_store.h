@@ -78,6 +78,12 @@ struct LeaseCount {
   int64_t leases = 0;
 };
 
+// A VM or StatefulSet-pod owner and the Kubernetes UID its leases stored.
+struct OwnerUidRow {
+  OwnerKind kind = OwnerKind::kVm;
+  std::string owner, uid;
+};
+
 class LeaseStore {
  public:
   static Result<std::unique_ptr<LeaseStore>> Open(const std::string& path);
@@ -123,6 +129,11 @@ class LeaseStore {
               const std::string& reservation);
   // Records the owner's Kubernetes UID and where its identity came from.
   Error SetOwnerUid(int64_t lease_id, const std::string& uid, const std::string& source);
+  // Kubernetes mode, read once a second (owner_uid_queries.cc): the owner and UID of
+  // each VM and StatefulSet-pod lease with a stored UID, unsorted, with repeats; the
+  // VMs with a lease named by rule `source` and no UID yet.
+  Result<std::vector<OwnerUidRow>> OwnerUids();
+  Result<std::vector<std::string>> VmsWithoutUid(const std::string& source);
   // Every lease of an owner; network "" means every network.
   Result<std::vector<LeaseRow>> LeasesOf(const std::string& network, OwnerKind kind,
                                          const std::string& owner);
