@@ -27,14 +27,9 @@ void LogReleased(OwnerKind kind, const std::string& owner, const std::string& ui
 }  // namespace
 
 Result<std::vector<OwnerUid>> LeaseService::OwnerUids() {
-  Result<std::vector<OwnerUidRow>> rows = std::vector<OwnerUidRow>();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ReadSession session(store_);
-    rows = store_->OwnerUids();
-  }
+  auto rows = View([](LeaseStore* s, ReadSession&) { return s->OwnerUids(); });
   if (!rows.ok()) return rows.error();
-  // Sorted and without repeats after the lock: a VM with several interfaces or
+  // Sorted and without repeats after the read: a VM with several interfaces or
   // networks has a lease each.
   std::vector<OwnerUid> out;
   out.reserve(rows.value().size());

@@ -27,6 +27,7 @@
 #include "owner_locks.h"
 #include "pool.h"
 #include "release_observer.h"
+#include "store_transaction.h"
 #include "vmip.pb.h"
 
 namespace vmip {
@@ -112,6 +113,12 @@ class LeaseService {
   void SetIdentitySource(IdentitySource* source) { identity_source_ = source; }
   // Told of every lease released back to the pool, with why. Set before serving.
   void SetReleaseObserver(ReleaseObserver* o) { release_observer_ = o; }
+  // A second, read-only connection (LeaseStore::OpenReader) for the views that read
+  // only the table (ListLeases, CountLeasesByState, OwnerUids, VmsWithoutUid): they
+  // then never wait for or hold mu_, so vmipctl, a metrics scrape or the Kubernetes
+  // releaser on 100,000 leases does not stall ADDs and DELs. Not owned; set before
+  // serving. Without it they read the store under mu_.
+  void SetViewReader(LeaseStore* reader) { reader_ = reader; }
 
  private:
   // The cluster coordinator works on this node's table and free sets under mu_,
@@ -195,7 +202,19 @@ class LeaseService {
   v1::AddReply ReplyFor(const Network& net, const LeaseRow& lease) const;
   Error HolderError(const std::string& network, const std::string& ip);
 
+  // fn(store, session) for a table-only view: on the reader under reader_mu_ (its
+  // statements are one session too), else on store_ under mu_.
+  template <typename Fn>
+  auto View(Fn fn) {
+    std::unique_lock<std::mutex> lock(reader_ ? reader_mu_ : mu_);
+    LeaseStore* s = reader_ ? reader_ : store_;
+    ReadSession session(s);
+    return fn(s, session);
+  }
+
   LeaseStore* store_;
+  LeaseStore* reader_ = nullptr;
+  std::mutex reader_mu_;
   std::string node_;
   Clock clock_;
   int64_t started_at_;

@@ -11,9 +11,7 @@
 namespace vmip {
 
 Result<std::vector<std::string>> LeaseService::VmsWithoutUid() {
-  std::lock_guard<std::mutex> lock(mu_);
-  ReadSession session(store_);
-  return store_->VmsWithoutUid(kSourcePodName);
+  return View([](LeaseStore* s, ReadSession&) { return s->VmsWithoutUid(kSourcePodName); });
 }
 
 Error LeaseService::LearnOwnerUid(const std::string& owner, const std::string& uid) {

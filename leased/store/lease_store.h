@@ -87,6 +87,8 @@ struct OwnerUidRow {
 class LeaseStore {
  public:
   static Result<std::unique_ptr<LeaseStore>> Open(const std::string& path);
+  // Read-only, for views (LeaseService::SetViewReader); after Open migrated the file.
+  static Result<std::unique_ptr<LeaseStore>> OpenReader(const std::string& path);
 
   int schema_version() const { return schema_version_; }
 
@@ -94,6 +96,7 @@ class LeaseStore {
   void Idle() { db_->ResetAll(); }
 
   Error Begin();
+  Error BeginRead();  // deferred: takes no write lock (ReadSession::Snapshot)
   Error Commit();
   void Rollback();
   // A transaction is open on the session (a nested one then uses a savepoint).
