@@ -221,7 +221,8 @@ class LeaseService {
   // mu_ guards, for every request and background job alike:
   //  - the store's one SQLite session (store_): every read, transaction and
   //    Idle() happens with mu_ held, so one caller's transaction never sees
-  //    another's statements;
+  //    another's statements (the table-only views use reader_, a second
+  //    connection, under reader_mu_ instead: View());
   //  - networks_ and everything a Network owns (pool, allocator free sets,
   //    config bytes, saved, cluster_synced), so the free sets change only together
   //    with the commit that justifies the change;
