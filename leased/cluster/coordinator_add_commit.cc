@@ -45,6 +45,13 @@ Result<LeaseRow> ClusterStoreCoordinator::ApplyAdd(AddContext& ctx, const Cluste
     lease.cluster_revision = plan.revision;
     return lease;
   }
+  // A new lease needs the binding step 2 made or adopted to be still there: a
+  // `vmipctl release --force` here meanwhile found no local lease to compare with.
+  auto in_flight = svc_.binding_adds_.find(BindingLockKey(c.network(), plan.owner_key));
+  if (in_flight != svc_.binding_adds_.end() && in_flight->second)
+    return MakeError(kTryAgainLater, "the binding of " + ctx.owner.Describe() + " on network " +
+                                         c.network() +
+                                         " was released on this node during this ADD; try again");
   // A new lease: its addresses were held back from this node's other ADDs; the
   // table must agree that nobody here holds them.
   for (const AddressRow& a : plan.fresh)

@@ -76,6 +76,8 @@ v1::ReleaseReply ClusterStoreCoordinator::Release(const v1::ReleaseRequest& req)
       if (!r.ok()) return WithError<v1::ReleaseReply>(r.error());
       changed = r.value() == ReleaseOutcome::kChanged;
       if (changed) break;  // an ADD somewhere meanwhile: look again
+      auto in_flight = svc_.binding_adds_.find(BindingLockKey(b.network, b.owner));
+      if (in_flight != svc_.binding_adds_.end()) in_flight->second = true;  // its step 3 refuses
       ips.insert(b.binding.ips.begin(), b.binding.ips.end());
     }
     if (changed) continue;

@@ -25,12 +25,15 @@ std::string NewToken() {
   return buf;
 }
 
-// The owner's binding on the network (beside ContainerLockKey).
 std::string OwnerLockKey(const v1::Caller& c, const Owner& owner) {
-  return "o/" + c.network() + "/" + owner.Key(c.ifname()).Encode();
+  return BindingLockKey(c.network(), owner.Key(c.ifname()).Encode());
 }
 
 }  // namespace
+
+std::string BindingLockKey(const std::string& network, const std::string& owner_key) {
+  return "o/" + network + "/" + owner_key;
+}
 
 std::string ContainerLockKey(const v1::Caller& c) {
   return "a/" + c.network() + "/" + c.container_id() + "#" + c.ifname();
@@ -126,11 +129,16 @@ Result<v1::AddReply> LeaseService::CommitClusterAdd(const AddIntent& in, const C
 Result<v1::AddReply> LeaseService::AddClustered(const v1::AddRequest& req,
                                                 const Identity& identity) {
   const v1::Caller& c = req.caller();
-  OwnerLocks::Held held = owner_locks_.Lock({ContainerLockKey(c), OwnerLockKey(c, identity.owner)});
+  const std::string binding = OwnerLockKey(c, identity.owner);
+  OwnerLocks::Held held = owner_locks_.Lock({ContainerLockKey(c), binding});
   AddIntent in{req, identity.owner, {}, std::nullopt};
   auto again = ReadForClusterAdd(&in, identity);
   if (!again.ok()) return again.error();
   if (again.value()) return *again.value();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    binding_adds_.emplace(binding, false);  // before step 2 can bind anything
+  }
   // Step 2: etcd, without mu_.
   ClusterAddPlan plan;
   AttachmentRow att{c.network(), c.container_id(), c.ifname(), c.netns(), node_,
@@ -144,6 +152,7 @@ Result<v1::AddReply> LeaseService::AddClustered(const v1::AddRequest& req,
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
+    binding_adds_.erase(binding);
     UnreserveInFlight(c.network(), &plan.reserved);
     if (reply.ok()) coordinator_->AddCommitted(&plan);
   }

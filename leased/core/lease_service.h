@@ -42,6 +42,8 @@ Result<std::vector<IpAddress>> RequestedIps(const Pool& pool, const v1::AddReque
 // Cluster mode: the owner-lock key (owner_locks.h) of one container's attachment;
 // its ADD and its DEL both take it.
 std::string ContainerLockKey(const v1::Caller& c);
+// Cluster mode: the owner-lock key of one binding (network + cluster owner key).
+std::string BindingLockKey(const std::string& network, const std::string& owner_key);
 
 class LeaseService {
  public:
@@ -251,6 +253,11 @@ class LeaseService {
   // before mu_ (owner_locks.h).
   OwnerLocks owner_locks_;
   std::map<std::string, std::multiset<IpAddress>> in_flight_;  // network -> held back
+  // Cluster ADDs between step 1 and their end, by BindingLockKey (one per key: the
+  // owner lock), and whether `vmipctl release` removed that binding from the cluster
+  // store meanwhile. A new local lease from such an ADD would have no binding behind
+  // it, so its step 3 refuses (coordinator_add_commit.cc).
+  std::map<std::string, bool> binding_adds_;
 };
 
 }  // namespace vmip

@@ -8,7 +8,8 @@
 #    records (no read first); a binding that changed since is read and reclaimed;
 #  - step 3 re-check: `vmipctl release --force` between steps 2 and 3 makes the ADD
 #    fail with 11 and the undo remove its attachment (test hook VMIP_TEST_ADD_GATE,
-#    leased/core/test_gate.h);
+#    leased/core/test_gate.h); the same for a new VM, whose ADD had no local lease
+#    to compare: it fails too and leaves no lease without a binding behind;
 #  - kill -9 between the claim's Txn and the local commit: the VM's next ADD adopts.
 source "$(dirname "$0")/../e2e/lib.sh"
 
@@ -139,6 +140,22 @@ expect_eq "the undo removed g2's attachment from etcd" "" "$(kv_field "$(attach_
 expect_eq "vmg is not bound in etcd" "" "$(kv_field "$(owner_key vmg)" value)"
 expect_eq "n1 holds no lease of vmg" 0 "$(sqlite3 "$T/n1.db" "select count(*) from leases where owner = 'default/vmg'")"
 cni ADD n1 g3 virt-launcher-vmg-ccccc; expect_rc "vmg's next ADD succeeds" 0
+
+echo "# a new VM's binding released (release --force) between steps 2 and 3: no local lease without it"
+touch "$T/gate"
+cni_to "$T/f1" n1 f1 virt-launcher-vmf-aaaaa & add_pid=$!
+wait_gate
+expect_match "vmf is bound and attached in etcd before the local commit" "^n1 vm:default/vmf#eth0 " "$(kv_field "$(attach_key f1)" value)"
+ctl_out=$(nctl n1 release --vm default/vmf --force 2>&1) && pass "release --force of the new VM during the pause" || fail "release --force: $ctl_out"
+rm -f "$T/gate" "$T/gate.reached"
+wait $add_pid
+cni_result "$T/f1"
+expect_code "the ADD fails: its binding was released during it" 11 "was released on this node during this ADD"
+expect_eq "vmf is not bound in etcd" "" "$(kv_field "$(owner_key vmf)" value)"
+expect_eq "the undo removed f1's attachment" "" "$(kv_field "$(attach_key f1)" value)"
+expect_eq "n1 holds no lease of vmf" 0 "$(sqlite3 "$T/n1.db" "select count(*) from leases where owner = 'default/vmf'")"
+cni ADD n1 f2 virt-launcher-vmf-bbbbb; expect_rc "vmf's next ADD succeeds" 0
+expect_match "and binds it in etcd again" "^n1 " "$(kv_field "$(owner_key vmf)" value)"
 
 echo "# kill -9 between the claim's Txn and the local commit: the VM's next ADD adopts"
 touch "$T/gate"
