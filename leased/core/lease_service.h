@@ -114,10 +114,10 @@ class LeaseService {
   // Told of every lease released back to the pool, with why. Set before serving.
   void SetReleaseObserver(ReleaseObserver* o) { release_observer_ = o; }
   // A second, read-only connection (LeaseStore::OpenReader) for the views that read
-  // only the table (ListLeases, CountLeasesByState, OwnerUids, VmsWithoutUid): they
-  // then never wait for or hold mu_, so vmipctl, a metrics scrape or the Kubernetes
-  // releaser on 100,000 leases does not stall ADDs and DELs. Not owned; set before
-  // serving. Without it they read the store under mu_.
+  // only the table (ListLeases, History, CountLeasesByState, OwnerUids, VmsWithoutUid):
+  // they then never wait for or hold mu_, so vmipctl, a metrics scrape or the
+  // Kubernetes releaser on 100,000 leases does not stall ADDs and DELs. Not owned;
+  // set before serving. Without it they read the store under mu_.
   void SetViewReader(LeaseStore* reader) { reader_ = reader; }
 
  private:
