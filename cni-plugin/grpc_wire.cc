@@ -130,9 +130,15 @@ class Connection {
   }
 
  private:
+  // Frames arrive a few at a time (SETTINGS, WINDOW_UPDATE, PING, then HEADERS and DATA),
+  // so reads go through a buffer: one recv takes whatever the daemon sent so far, not one
+  // recv per frame header and one per payload (about 20 syscalls per call before).
   bool ReadExactly(uint8_t* buf, size_t len, Clock::time_point deadline, bool* timed_out) {
-    size_t done = 0;
-    while (done < len) {
+    while (in_.size() - used_ < len) {
+      if (used_ > 0) {
+        in_.erase(0, used_);
+        used_ = 0;
+      }
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       pollfd p{fd_, POLLIN, 0};
       int ready = left.count() > 0 ? poll(&p, 1, static_cast<int>(left.count()) + 1) : 0;
@@ -141,13 +147,18 @@ class Connection {
         *timed_out = true;
         return false;
       }
-      ssize_t n = recv(fd_, buf + done, len - done, 0);
+      char chunk[kMaxFrame];
+      ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return false;
-      done += static_cast<size_t>(n);
+      in_.append(chunk, static_cast<size_t>(n));
     }
+    memcpy(buf, in_.data() + used_, len);
+    used_ += len;
     return true;
   }
+  std::string in_;  // received, not yet consumed from used_ on
+  size_t used_ = 0;
   int fd_ = -1;
 };
 
@@ -208,16 +219,18 @@ WireResult UnaryCall(const std::string& socket_path, const std::string& path,
       conn.Send(FrameBytes(kPing, kAck, 0, f.payload));
     } else if (f.type == kData && f.stream == kStream) {
       body += DataOf(f);
-      if (!f.payload.empty()) {  // keep both flow-control windows open for big replies
-        uint32_t n = static_cast<uint32_t>(f.payload.size());
-        conn.Send(WindowUpdate(0, n) + WindowUpdate(kStream, n));
-      }
       if (body.size() >= 5) {
         size_t len = (size_t{static_cast<uint8_t>(body[1])} << 24) |
                      (size_t{static_cast<uint8_t>(body[2])} << 16) |
                      (size_t{static_cast<uint8_t>(body[3])} << 8) | static_cast<uint8_t>(body[4]);
         if (body[0] != 0) return {WireStatus::kFailed, "compressed reply", ""};
         if (body.size() >= 5 + len) return {WireStatus::kOk, "", body.substr(5, len)};
+      }
+      // Keep both flow-control windows open while a big reply is still coming (not after
+      // the last frame: the connection closes next, and each frame wakes the daemon).
+      if (!f.payload.empty()) {
+        uint32_t n = static_cast<uint32_t>(f.payload.size());
+        conn.Send(WindowUpdate(0, n) + WindowUpdate(kStream, n));
       }
     } else if ((f.type == kHeaders && f.stream == kStream && (f.flags & kEndStream)) ||
                (f.type == kRstStream && f.stream == kStream) || f.type == kGoAway) {

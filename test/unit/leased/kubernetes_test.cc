@@ -119,7 +119,7 @@ TEST_CASE("schema 0006 rebuilds leases without losing addresses or attachments")
   sqlite3_close(h);
   auto store = LeaseStore::Open(db);  // runs 0006 again over the rows
   REQUIRE(store.ok());
-  CHECK(store.value()->schema_version() == 6);
+  CHECK(store.value()->schema_version() == 7);
   auto leases = store.value()->ListLeases("");
   REQUIRE(leases.ok());
   REQUIRE(leases.value().size() == 1);

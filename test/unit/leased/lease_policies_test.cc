@@ -227,7 +227,7 @@ TEST_CASE("policies: schema 5 starts the TTL of already detached VMs at the upgr
   }
   int64_t before = time(nullptr);
   auto store = std::move(LeaseStore::Open(path).value());
-  CHECK(store->schema_version() == 6);  // 0006 rebuilds leases: detached_at must survive it
+  CHECK(store->schema_version() == 7);  // 0006 rebuilds leases: detached_at must survive it
   auto at = [&](int64_t id) { return store->FindLeaseById(id).value()->detached_at; };
   CHECK(at(1) >= before);  // now, not its last event (none) nor 0 (never expiring)
   CHECK(at(1) <= time(nullptr));
