@@ -201,7 +201,11 @@ int Serve(const Options& o) {
   if (!LockDatabase(o.db)) return Fail("database " + o.db + " is in use by another vmip-leased");
   auto store = vmip::LeaseStore::Open(o.db);
   if (!store.ok()) return Fail(store.error().msg);
+  // Views read on a connection of their own, outside the service lock (lease_service.h).
+  auto reader = vmip::LeaseStore::OpenReader(o.db);
+  if (!reader.ok()) return Fail(reader.error().msg);
   vmip::LeaseService service(store.value().get(), o.node, [] { return int64_t(time(nullptr)); });
+  service.SetViewReader(reader.value().get());
   service.SetReuseCooldown(o.reuse_cooldown);
   service.SetDetachedTtl(vmip::ParseDuration(o.detached_ttl).seconds);  // checked at parse
   service.SetHistoryRetention(vmip::ParseDuration(o.history_retention).seconds);

@@ -114,7 +114,7 @@ void EtcdGoneOwnerBoard::DropSettled(const std::map<OwnerUid, EventKind>& verdic
 }
 
 void EtcdGoneOwnerBoard::Follow() {
-  auto mine = LocalOwnerUids(*service_);
+  auto mine = service_->OwnerUids();
   if (!mine.ok()) return;
   std::set<OwnerUid> local(mine.value().begin(), mine.value().end());
   if (Error e = PublishHeld(local); e.code)

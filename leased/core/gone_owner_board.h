@@ -43,9 +43,6 @@ class GoneOwnerBoard {
   virtual Error OwnerGone(const OwnerUid& owner, EventKind reason) = 0;
 };
 
-// Every sticky lease with a stored UID that `service` holds.
-Result<std::vector<OwnerUid>> LocalOwnerUids(LeaseService& service);
-
 // A standalone daemon: its own leases, released directly.
 class LocalGoneOwnerBoard final : public GoneOwnerBoard {
  public:

@@ -7,7 +7,10 @@
 // leases) a lease goes only from its binding's node of record, while no node holds
 // an attachment of it, through the same conditional etcd release as expiry: the
 // binding must still be the version read and no attachment may have appeared since.
+#include <algorithm>
+
 #include "decision_log.h"
+#include "gone_owner_board.h"
 #include "lease_service.h"
 #include "store_transaction.h"
 
@@ -22,6 +25,20 @@ void LogReleased(OwnerKind kind, const std::string& owner, const std::string& ui
 }
 
 }  // namespace
+
+Result<std::vector<OwnerUid>> LeaseService::OwnerUids() {
+  auto rows = View([](LeaseStore* s, ReadSession&) { return s->OwnerUids(); });
+  if (!rows.ok()) return rows.error();
+  // Sorted and without repeats after the read: a VM with several interfaces or
+  // networks has a lease each.
+  std::vector<OwnerUid> out;
+  out.reserve(rows.value().size());
+  for (OwnerUidRow& r : rows.value())
+    out.push_back(OwnerUid{OwnerKindName(r.kind), std::move(r.owner), std::move(r.uid)});
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
 
 Error LeaseService::ReleaseGone(OwnerKind kind, const std::string& owner, const std::string& uid,
                                 EventKind reason) {

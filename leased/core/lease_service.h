@@ -27,9 +27,12 @@
 #include "owner_locks.h"
 #include "pool.h"
 #include "release_observer.h"
+#include "store_transaction.h"
 #include "vmip.pb.h"
 
 namespace vmip {
+
+struct OwnerUid;  // gone_owner_board.h
 
 // The addresses an ADD asks for, one per range set of `pool` (an unset entry means
 // "any"): the CNI call's request wins over the pod's annotations.
@@ -80,6 +83,11 @@ class LeaseService {
   // Kubernetes mode (lease_uid_learning.cc): the VM leases of owner that the pod-name
   // rule named without a UID (API down at ADD) get uid, a VM's the API now lists.
   Error LearnOwnerUid(const std::string& owner, const std::string& uid);
+  // What the deletion releaser reads once a second, cheap at 100,000 leases: every VM
+  // and StatefulSet-pod owner with a stored UID (lease_gone.cc), and the VMs whose
+  // pod-name-rule leases have no UID yet (lease_uid_learning.cc).
+  Result<std::vector<OwnerUid>> OwnerUids();
+  Result<std::vector<std::string>> VmsWithoutUid();
 
   // Compares the table, the free sets and the spool (integrity_check.cc).
   v1::CheckIntegrityReply CheckIntegrity(const std::string& spool_dir);
@@ -105,6 +113,12 @@ class LeaseService {
   void SetIdentitySource(IdentitySource* source) { identity_source_ = source; }
   // Told of every lease released back to the pool, with why. Set before serving.
   void SetReleaseObserver(ReleaseObserver* o) { release_observer_ = o; }
+  // A second, read-only connection (LeaseStore::OpenReader) for the views that read
+  // only the table (ListLeases, CountLeasesByState, OwnerUids, VmsWithoutUid): they
+  // then never wait for or hold mu_, so vmipctl, a metrics scrape or the Kubernetes
+  // releaser on 100,000 leases does not stall ADDs and DELs. Not owned; set before
+  // serving. Without it they read the store under mu_.
+  void SetViewReader(LeaseStore* reader) { reader_ = reader; }
 
  private:
   // The cluster coordinator works on this node's table and free sets under mu_,
@@ -188,14 +202,27 @@ class LeaseService {
   v1::AddReply ReplyFor(const Network& net, const LeaseRow& lease) const;
   Error HolderError(const std::string& network, const std::string& ip);
 
+  // fn(store, session) for a table-only view: on the reader under reader_mu_ (its
+  // statements are one session too), else on store_ under mu_.
+  template <typename Fn>
+  auto View(Fn fn) {
+    std::unique_lock<std::mutex> lock(reader_ ? reader_mu_ : mu_);
+    LeaseStore* s = reader_ ? reader_ : store_;
+    ReadSession session(s);
+    return fn(s, session);
+  }
+
   LeaseStore* store_;
+  LeaseStore* reader_ = nullptr;
+  std::mutex reader_mu_;
   std::string node_;
   Clock clock_;
   int64_t started_at_;
   // mu_ guards, for every request and background job alike:
   //  - the store's one SQLite session (store_): every read, transaction and
   //    Idle() happens with mu_ held, so one caller's transaction never sees
-  //    another's statements;
+  //    another's statements (the table-only views use reader_, a second
+  //    connection, under reader_mu_ instead: View());
   //  - networks_ and everything a Network owns (pool, allocator free sets,
   //    config bytes, saved, cluster_synced), so the free sets change only together
   //    with the commit that justifies the change;

@@ -10,6 +10,10 @@
 
 namespace vmip {
 
+Result<std::vector<std::string>> LeaseService::VmsWithoutUid() {
+  return View([](LeaseStore* s, ReadSession&) { return s->VmsWithoutUid(kSourcePodName); });
+}
+
 Error LeaseService::LearnOwnerUid(const std::string& owner, const std::string& uid) {
   if (uid.empty()) return MakeError(kInvalidConfig, "no UID to record for vm:" + owner);
   if (coordinator_->clustered())

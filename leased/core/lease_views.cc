@@ -45,10 +45,15 @@ bool Matches(const v1::LeaseFilter& f, const v1::Lease& l) {
 }  // namespace
 
 v1::ListLeasesReply LeaseService::ListLeases(const v1::ListLeasesRequest& req) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ReadSession session(store_);
-  auto leases = store_->ListLeases(req.filter().network());
-  auto atts = store_->ListAttachments(req.filter().network());
+  const std::string& network = req.filter().network();
+  // One read transaction for both, so they show the same commit.
+  auto [leases, atts] = View([&](LeaseStore* s, ReadSession& session) {
+    Error e = session.Snapshot();
+    auto l = s->ListLeases(network);
+    auto a = s->ListAttachments(network);
+    if (e.code) l = e;
+    return std::make_pair(std::move(l), std::move(a));
+  });
   if (!leases.ok()) return WithError<v1::ListLeasesReply>(leases.error());
   if (!atts.ok()) return WithError<v1::ListLeasesReply>(atts.error());
   std::multimap<int64_t, const AttachmentRow*> by_lease;

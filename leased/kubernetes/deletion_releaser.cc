@@ -113,19 +113,19 @@ bool DeletionReleaser::ConfirmedGone(const OwnerUid& l) {
   return true;
 }
 
-void DeletionReleaser::LearnUids(const v1::ListLeasesReply& leases) {
-  for (const v1::Lease& l : leases.leases()) {
-    if (l.owner_kind() != "vm" || !l.owner_uid().empty() || l.identity_source() != kSourcePodName)
-      continue;
+void DeletionReleaser::LearnUids() {
+  auto owners = uid_learner_->VmsWithoutUid();
+  if (!owners.ok()) return;
+  for (const std::string& owner : owners.value()) {
     // The VM's UID, else the VMI's when it has no VM: what an ADD would have stored.
-    auto vm = vms_.find(l.owner());
-    auto vmi = vmis_.find(l.owner());
+    auto vm = vms_.find(owner);
+    auto vmi = vmis_.find(owner);
     std::string uid = vm != vms_.end() ? vm->second : vmi != vmis_.end() ? vmi->second : "";
     if (uid.empty()) continue;  // a name the API does not have: left as it is
-    Error e = uid_learner_->LearnOwnerUid(l.owner(), uid);
+    Error e = uid_learner_->LearnOwnerUid(owner, uid);
     if (e.code)
       Log(LogLevel::kWarn,
-          "op=uid-learned" + Field("owner", "vm:" + l.owner()) + " msg=\"" + e.msg + "\"");
+          "op=uid-learned" + Field("owner", "vm:" + owner) + " msg=\"" + e.msg + "\"");
   }
 }
 
@@ -140,10 +140,7 @@ void DeletionReleaser::Reconcile(int64_t now) {
   vms_ = informers_[0]->Objects();
   vmis_ = informers_[1]->Objects();
   sets_ = informers_[2]->Objects();
-  if (uid_learner_) {
-    v1::ListLeasesReply leases = uid_learner_->ListLeases(v1::ListLeasesRequest{});
-    if (!leases.has_error()) LearnUids(leases);
-  }
+  if (uid_learner_) LearnUids();
   auto owners = board_->Candidates();
   if (!owners.ok()) return;
   std::set<std::string> seen;

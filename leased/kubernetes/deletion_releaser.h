@@ -42,7 +42,7 @@ class DeletionReleaser {
   void Reconcile(int64_t now);
   // VM leases the pod-name rule named while the API was down get the UID the lists
   // show for that name, so the deletion rules can apply to them.
-  void LearnUids(const v1::ListLeasesReply& leases);
+  void LearnUids();
   // Nothing when the owner is still there, else why it is gone.
   std::optional<EventKind> GoneReason(const OwnerUid& owner);
   // Before a release, the API server itself is asked (a watch may lag behind a

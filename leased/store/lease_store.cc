@@ -24,6 +24,12 @@ Result<std::unique_ptr<LeaseStore>> LeaseStore::Open(const std::string& path) {
   return store;
 }
 
+Result<std::unique_ptr<LeaseStore>> LeaseStore::OpenReader(const std::string& path) {
+  auto db = SqliteDb::OpenReadOnly(path);
+  if (!db.ok()) return db.error();
+  return std::unique_ptr<LeaseStore>(new LeaseStore(std::move(db.value())));
+}
+
 // A damaged file must stop the daemon before it serves a single answer from it.
 Error LeaseStore::QuickCheck(const std::string& path) {
   Statement& q = db_->Prepare("PRAGMA quick_check(5)");
@@ -45,6 +51,9 @@ Error LeaseStore::Done(Statement& q, const std::string& what) {
 
 Error LeaseStore::Begin() {
   return db_->Exec("BEGIN IMMEDIATE");
+}
+Error LeaseStore::BeginRead() {
+  return db_->Exec("BEGIN");
 }
 Error LeaseStore::Commit() {
   return db_->Exec("COMMIT");

@@ -78,9 +78,17 @@ struct LeaseCount {
   int64_t leases = 0;
 };
 
+// A VM or StatefulSet-pod owner and the Kubernetes UID its leases stored.
+struct OwnerUidRow {
+  OwnerKind kind = OwnerKind::kVm;
+  std::string owner, uid;
+};
+
 class LeaseStore {
  public:
   static Result<std::unique_ptr<LeaseStore>> Open(const std::string& path);
+  // Read-only, for views (LeaseService::SetViewReader); after Open migrated the file.
+  static Result<std::unique_ptr<LeaseStore>> OpenReader(const std::string& path);
 
   int schema_version() const { return schema_version_; }
 
@@ -88,6 +96,7 @@ class LeaseStore {
   void Idle() { db_->ResetAll(); }
 
   Error Begin();
+  Error BeginRead();  // deferred: takes no write lock (ReadSession::Snapshot)
   Error Commit();
   void Rollback();
   // A transaction is open on the session (a nested one then uses a savepoint).
@@ -123,6 +132,11 @@ class LeaseStore {
               const std::string& reservation);
   // Records the owner's Kubernetes UID and where its identity came from.
   Error SetOwnerUid(int64_t lease_id, const std::string& uid, const std::string& source);
+  // Kubernetes mode, read once a second (owner_uid_queries.cc): the owner and UID of
+  // each VM and StatefulSet-pod lease with a stored UID, unsorted, with repeats; the
+  // VMs with a lease named by rule `source` and no UID yet.
+  Result<std::vector<OwnerUidRow>> OwnerUids();
+  Result<std::vector<std::string>> VmsWithoutUid(const std::string& source);
   // Every lease of an owner; network "" means every network.
   Result<std::vector<LeaseRow>> LeasesOf(const std::string& network, OwnerKind kind,
                                          const std::string& owner);

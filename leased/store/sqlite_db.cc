@@ -48,6 +48,16 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
   return db;
 }
 
+Result<std::unique_ptr<SqliteDb>> SqliteDb::OpenReadOnly(const std::string& path) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  std::unique_ptr<SqliteDb> db(new SqliteDb(raw));
+  if (rc != SQLITE_OK) return db->LastError("cannot open database " + path + " to read");
+  sqlite3_extended_result_codes(raw, 1);
+  if (Error e = db->Exec("PRAGMA busy_timeout=5000;"); e.code) return e;
+  return db;
+}
+
 SqliteDb::~SqliteDb() {
   cache_.clear();  // statements must be finalized before the connection closes
   sqlite3_close(db_);

@@ -39,6 +39,9 @@ class Statement {
 class SqliteDb {
  public:
   static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path);
+  // A second connection that only reads (WAL: it reads the last commit while the
+  // writer works). The database must exist and be migrated.
+  static Result<std::unique_ptr<SqliteDb>> OpenReadOnly(const std::string& path);
   ~SqliteDb();
 
   // Runs one or more statements with no results.

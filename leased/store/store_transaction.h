@@ -17,12 +17,23 @@ namespace vmip {
 class ReadSession {
  public:
   explicit ReadSession(LeaseStore* store) : store_(store) {}
-  ~ReadSession() { store_->Idle(); }
+  ~ReadSession() {
+    store_->Idle();
+    if (snapshot_) store_->Rollback();
+  }
   ReadSession(const ReadSession&) = delete;
   ReadSession& operator=(const ReadSession&) = delete;
 
+  // The reads that follow see one commit, for a view on the read-only connection
+  // while the writer commits: a deferred read transaction, ended with the session.
+  Error Snapshot() {
+    snapshot_ = true;
+    return store_->BeginRead();
+  }
+
  private:
   LeaseStore* store_;
+  bool snapshot_ = false;
 };
 
 class Transaction {
