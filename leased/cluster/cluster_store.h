@@ -25,6 +25,12 @@ struct ClusterBinding {
   int64_t revision = 0;          // the store's version of this binding; 0 when unknown
 };
 
+// An attachment a claim registers in the same compare-and-swap as the binding it
+// names (a new pod's ADD: one round trip), so it never exists without that binding.
+struct AttachmentClaim {
+  std::string attachment, token;
+};
+
 struct ClaimResult {
   bool claimed = false;                    // the addresses are now this owner's
   int64_t revision = 0;                    // the new binding's version, when claimed
@@ -72,9 +78,11 @@ class ClusterStore {
   virtual Result<std::vector<OwnedBinding>> BindingsOf(const std::string& network,
                                                        const std::string& owner_prefix) = 0;
   // Binds `want` to owner in one compare-and-swap: only if the owner and every
-  // address are unbound. Otherwise says why.
+  // address are unbound. Otherwise says why, and writes nothing. With `attach`
+  // (may be null), the same compare-and-swap also registers that attachment of
+  // owner, as Attach would: both are written, or neither.
   virtual Result<ClaimResult> Claim(const std::string& network, const std::string& owner,
-                                    const ClusterBinding& want) = 0;
+                                    const ClusterBinding& want, const AttachmentClaim* attach) = 0;
   // Makes this node the binding's holder, only if it is still version `from`.
   // Returns the new version; kTryAgainLater if it changed meanwhile.
   virtual Result<int64_t> TakeOver(const std::string& network, const std::string& owner,
@@ -86,12 +94,13 @@ class ClusterStore {
   virtual Result<ReleaseOutcome> Release(const std::string& network, const std::string& owner,
                                          const std::vector<std::string>& ips, int64_t revision,
                                          int64_t attachments_seen_at = 0) = 0;
-  // Attachments live as long as this node's liveness lease. Attach succeeds only
-  // while owner's binding is still version `binding_revision`; `token` tells this
-  // attachment from an older one with the same key.
-  virtual Error Attach(const std::string& network, const std::string& attachment,
-                       const std::string& owner, const std::string& token,
-                       int64_t binding_revision) = 0;
+  // Attachments live as long as this node's liveness lease. Attach writes only
+  // while owner's binding is still version `binding_revision` (false: the binding
+  // changed or is gone, nothing was written); `token` tells this attachment from an
+  // older one with the same key.
+  virtual Result<bool> Attach(const std::string& network, const std::string& attachment,
+                              const std::string& owner, const std::string& token,
+                              int64_t binding_revision) = 0;
   // Re-registers an attachment this node committed (start, lost lease): no check.
   virtual Error Reattach(const std::string& network, const std::string& attachment,
                          const std::string& owner, const std::string& token) = 0;

@@ -29,8 +29,7 @@ class ClusterStoreCoordinator final : public ClusterCoordinator {
 
   bool clustered() const override { return true; }
   // ADD (coordinator_add.cc, coordinator_add_commit.cc; the steps: cluster_add_plan.h).
-  Error PlanAdd(const AddIntent& in, ClusterAddPlan* plan) override;
-  Error Attach(const AttachmentRow& att, const ClusterAddPlan& plan) override;
+  Error PlanAdd(const AddIntent& in, const AttachmentRow& att, ClusterAddPlan* plan) override;
   Result<LeaseRow> ApplyAdd(AddContext& ctx, const ClusterAddPlan& plan) override;
   void AddCommitted(ClusterAddPlan* plan) override;
   void UndoAdd(const AttachmentRow& att, const ClusterAddPlan& plan) override;
@@ -63,7 +62,10 @@ class ClusterStoreCoordinator final : public ClusterCoordinator {
   Error SyncFromCluster(const AddIntent& in);
   Result<std::vector<AddressRow>> PickAndReserve(const AddIntent& in, ClusterAddPlan* plan);
   void ForgetPick(const AddIntent& in, ClusterAddPlan* plan, const std::optional<IpAddress>& taken);
-  Error ClaimLocalLease(const AddIntent& in, ClusterAddPlan* plan,
+  Result<bool> AttachToLocalBinding(const AddIntent& in, const AttachmentClaim& att,
+                                    ClusterAddPlan* plan);
+  Error Agree(const AddIntent& in, const AttachmentClaim& att, ClusterAddPlan* plan);
+  Error ClaimLocalLease(const AddIntent& in, const AttachmentClaim& att, ClusterAddPlan* plan,
                         std::optional<ClusterBinding>* binding);
   Error Adopt(const AddIntent& in, const ClusterBinding& binding, ClusterAddPlan* plan);
   // A local lease whose binding is held by another node: make it this node's again.

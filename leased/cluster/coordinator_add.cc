@@ -1,6 +1,7 @@
 // Cluster mode: the ADD path asks the cluster store (etcd) who owns what before
-// anything is committed locally. Step 2 (PlanAdd, Attach) runs without the service's
-// mu_, holding only the owner's lock; step 3 (ApplyAdd) re-checks and writes the
+// anything is committed locally, and registers the attachment there (in the claim's
+// own Txn for a new owner). Step 2 (PlanAdd) runs without the service's mu_, holding
+// only the owner's lock; step 3 (ApplyAdd) re-checks and writes the
 // local part under mu_ (cluster_add_plan.h). Undoing a failed ADD: coordinator_undo.cc.
 // (DEL-side changes: coordinator_sync.cc.)
 
@@ -152,13 +153,16 @@ Error ClusterStoreCoordinator::Reclaim(const AddIntent& in, const ClusterBinding
 }
 
 // Bound here but unknown to the cluster (bound before cluster mode, or released
-// elsewhere): claim the same addresses again, or refuse.
-Error ClusterStoreCoordinator::ClaimLocalLease(const AddIntent& in, ClusterAddPlan* plan,
+// elsewhere): claim the same addresses again, with the attachment, or refuse.
+Error ClusterStoreCoordinator::ClaimLocalLease(const AddIntent& in, const AttachmentClaim& att,
+                                               ClusterAddPlan* plan,
                                                std::optional<ClusterBinding>* binding) {
   std::vector<std::string> ips = IpsOf(in.lease->addresses);
-  auto claim =
-      cluster_->Claim(in.req.caller().network(), plan->owner_key, ClusterBinding{ips, svc_.node_});
+  plan->attached = true;  // also when the call fails: it may have landed
+  auto claim = cluster_->Claim(in.req.caller().network(), plan->owner_key,
+                               ClusterBinding{ips, svc_.node_}, &att);
   if (!claim.ok()) return claim.error();
+  plan->attached = claim.value().claimed;  // a refused claim wrote nothing
   if (!claim.value().taken_ip.empty())
     return MakeError(kAddressHeld, "address " + claim.value().taken_ip + " of " +
                                        in.owner.Describe() +
@@ -173,12 +177,65 @@ Error ClusterStoreCoordinator::ClaimLocalLease(const AddIntent& in, ClusterAddPl
   return Error{};
 }
 
-Error ClusterStoreCoordinator::PlanAdd(const AddIntent& in, ClusterAddPlan* plan) {
+// A VM restarted on this node: its local lease records the version of its binding
+// this node last wrote or read (cluster_revision), and Attach compares exactly that
+// version, so no read is needed first: one round trip. True: attached to the lease.
+// False: the binding changed (taken over, released, bound anew) and nothing was
+// written; the caller reads it as usual.
+Result<bool> ClusterStoreCoordinator::AttachToLocalBinding(const AddIntent& in,
+                                                           const AttachmentClaim& att,
+                                                           ClusterAddPlan* plan) {
+  const LeaseRow& lease = *in.lease;
+  if (lease.cluster_revision <= 0 || !lease.handed_to.empty()) return false;
+  plan->attached = true;  // also when the call fails: it may have landed
+  auto r = cluster_->Attach(lease.network, att.attachment, plan->owner_key, att.token,
+                            lease.cluster_revision);
+  if (!r.ok()) return r;
+  plan->attached = r.value();  // a refused attach wrote nothing
+  if (!r.value()) {
+    Log(LogLevel::kDebug, "op=add owner=" + plan->owner_key +
+                              " revision=" + std::to_string(lease.cluster_revision) +
+                              " msg=\"binding changed since the local lease; reading it\"");
+    return false;
+  }
+  plan->keep = lease;
+  plan->revision = lease.cluster_revision;
+  return true;
+}
+
+Error ClusterStoreCoordinator::PlanAdd(const AddIntent& in, const AttachmentRow& row,
+                                       ClusterAddPlan* plan) {
   const v1::Caller& c = in.req.caller();
   plan->owner_key = in.owner.Key(c.ifname()).Encode();
   if (!c.reservation().empty())
     return MakeError(kInvalidConfig, "reservations are not supported in cluster mode yet");
   if (Error e = SyncFromCluster(in); e.code) return e;
+  AttachmentClaim att{AttachmentKey(row.container_id, row.ifname), row.cluster_token};
+  if (in.lease) {
+    auto attached = AttachToLocalBinding(in, att, plan);
+    if (!attached.ok()) return attached.error();
+    if (attached.value()) return Error{};
+  }
+  if (Error e = Agree(in, att, plan); e.code) return e;
+  if (plan->claimed) return Error{};  // the claim wrote the attachment too
+  // Adopted, reclaimed or kept: attach to the binding version agreed on.
+  plan->attached = true;  // also when the call fails: it may have landed
+  auto r =
+      cluster_->Attach(row.network, att.attachment, plan->owner_key, att.token, plan->revision);
+  if (!r.ok()) return r.error();
+  plan->attached = r.value();
+  if (!r.value())
+    return MakeError(kTryAgainLater,
+                     "the cluster binding of " + plan->owner_key + " on network " + row.network +
+                         " changed (released or adopted elsewhere) during this ADD");
+  return Error{};
+}
+
+// The binding the owner attaches to. A new owner is claimed together with its
+// attachment (one Txn); an existing binding is adopted, reclaimed or kept.
+Error ClusterStoreCoordinator::Agree(const AddIntent& in, const AttachmentClaim& att,
+                                     ClusterAddPlan* plan) {
+  const v1::Caller& c = in.req.caller();
   // A new owner asking for no particular address goes straight to the claim, whose
   // failure answer names an existing binding (then adopted): one round trip less.
   // With a local lease or a requested address the binding is read first.
@@ -189,7 +246,7 @@ Error ClusterStoreCoordinator::PlanAdd(const AddIntent& in, ClusterAddPlan* plan
   if (!binding.ok()) return binding.error();
   std::optional<LeaseRow> lease = in.lease;
   if (lease && !binding.value())
-    if (Error e = ClaimLocalLease(in, plan, &binding.value()); e.code) return e;
+    if (Error e = ClaimLocalLease(in, att, plan, &binding.value()); e.code) return e;
   if (lease && binding.value() && binding.value()->ips != IpsOf(lease->addresses)) {
     Log(LogLevel::kWarn, "op=add owner=" + in.owner.Describe() +
                              " msg=\"local lease differs from the cluster; cluster wins\"");
@@ -205,8 +262,11 @@ Error ClusterStoreCoordinator::PlanAdd(const AddIntent& in, ClusterAddPlan* plan
     auto picked = PickAndReserve(in, plan);
     if (!picked.ok()) return picked.error();
     std::vector<std::string> ips = IpsOf(picked.value());
-    auto claim = cluster_->Claim(c.network(), plan->owner_key, ClusterBinding{ips, svc_.node_});
+    plan->attached = true;  // also when the call fails: it may have landed
+    auto claim =
+        cluster_->Claim(c.network(), plan->owner_key, ClusterBinding{ips, svc_.node_}, &att);
     if (!claim.ok()) return claim.error();
+    plan->attached = claim.value().claimed;  // a refused claim wrote nothing
     if (claim.value().claimed) {
       plan->fresh = picked.value();
       plan->claimed = true;
@@ -224,13 +284,6 @@ Error ClusterStoreCoordinator::PlanAdd(const AddIntent& in, ClusterAddPlan* plan
   }
   return MakeError(kTryAgainLater, "no address could be claimed in the cluster after " +
                                        std::to_string(kClaimAttempts) + " attempts");
-}
-
-// The cluster hears of the attachment before the local commit: an unreachable etcd
-// fails the ADD instead of leaving an attachment the cluster never saw.
-Error ClusterStoreCoordinator::Attach(const AttachmentRow& att, const ClusterAddPlan& plan) {
-  return cluster_->Attach(att.network, AttachmentKey(att.container_id, att.ifname), plan.owner_key,
-                          att.cluster_token, plan.revision);
 }
 
 }  // namespace vmip

@@ -78,6 +78,15 @@ void AddPut(google::protobuf::RepeatedPtrField<etcdserverpb::RequestOp>* ops,
   put->set_value(value);
 }
 
+// A put that lives as long as this node's liveness lease.
+void AddLeasedPut(google::protobuf::RepeatedPtrField<etcdserverpb::RequestOp>* ops,
+                  const std::string& key, const std::string& value, int64_t lease) {
+  auto* put = ops->Add()->mutable_request_put();
+  put->set_key(key);
+  put->set_value(value);
+  put->set_lease(lease);
+}
+
 void AddGet(google::protobuf::RepeatedPtrField<etcdserverpb::RequestOp>* ops,
             const std::string& key) {
   ops->Add()->mutable_request_range()->set_key(key);
@@ -164,18 +173,25 @@ Result<std::vector<OwnedBinding>> EtcdClusterStore::BindingsOf(const std::string
 }
 
 Result<ClaimResult> EtcdClusterStore::Claim(const std::string& network, const std::string& owner,
-                                            const ClusterBinding& want) {
+                                            const ClusterBinding& want,
+                                            const AttachmentClaim* attach) {
   TxnRequest txn;
   RequireAbsent(&txn, OwnerKey(network, owner));
   for (const auto& ip : want.ips) RequireAbsent(&txn, AddrKey(network, ip));
   AddPut(txn.mutable_success(), OwnerKey(network, owner), EncodeBinding(want));
   for (const auto& ip : want.ips) AddPut(txn.mutable_success(), AddrKey(network, ip), owner);
+  std::pair<std::string, std::string> att;
+  if (attach) {
+    att = AttachmentKv(network, attach->attachment, owner, attach->token);
+    AddLeasedPut(txn.mutable_success(), att.first, att.second, etcd_->lease());
+  }
   AddGet(txn.mutable_failure(), OwnerKey(network, owner));
   for (const auto& ip : want.ips) AddGet(txn.mutable_failure(), AddrKey(network, ip));
   auto r = etcd_->Txn(txn);
   if (!r.ok()) return r.error();
   ClaimResult out;
   if (r.value().succeeded()) {
+    if (attach) Remember(att.first, att.second);
     out.claimed = true;
     out.revision = r.value().header().revision();
     return out;
@@ -239,32 +255,33 @@ void EtcdClusterStore::Remember(const std::string& key, const std::string& value
   attached_[key] = value;
 }
 
-Error EtcdClusterStore::Attach(const std::string& network, const std::string& attachment,
-                               const std::string& owner, const std::string& token,
-                               int64_t binding_revision) {
+std::pair<std::string, std::string> EtcdClusterStore::AttachmentKv(const std::string& network,
+                                                                   const std::string& attachment,
+                                                                   const std::string& owner,
+                                                                   const std::string& token) const {
+  return {AttachKey(network, attachment), node_ + " " + owner + " " + token};
+}
+
+Result<bool> EtcdClusterStore::Attach(const std::string& network, const std::string& attachment,
+                                      const std::string& owner, const std::string& token,
+                                      int64_t binding_revision) {
   if (binding_revision <= 0)  // see TakeOver: version 0 would match an unbound owner
     return MakeError(kInternal, "refusing to attach to " + owner + " on network " + network +
                                     " without knowing which version of its binding it joins");
-  std::string key = AttachKey(network, attachment), value = node_ + " " + owner + " " + token;
+  auto [key, value] = AttachmentKv(network, attachment, owner, token);
   TxnRequest txn;
   RequireRevision(&txn, OwnerKey(network, owner), binding_revision);
-  auto* put = txn.mutable_success()->Add()->mutable_request_put();
-  put->set_key(key);
-  put->set_value(value);
-  put->set_lease(etcd_->lease());
+  AddLeasedPut(txn.mutable_success(), key, value, etcd_->lease());
   auto r = etcd_->Txn(txn);
   if (!r.ok()) return r.error();
-  if (!r.value().succeeded())
-    return MakeError(kTryAgainLater,
-                     "the cluster binding of " + owner + " on network " + network +
-                         " changed (released or adopted elsewhere) during this ADD");
+  if (!r.value().succeeded()) return false;
   Remember(key, value);
-  return Error{};
+  return true;
 }
 
 Error EtcdClusterStore::Reattach(const std::string& network, const std::string& attachment,
                                  const std::string& owner, const std::string& token) {
-  std::string key = AttachKey(network, attachment), value = node_ + " " + owner + " " + token;
+  auto [key, value] = AttachmentKv(network, attachment, owner, token);
   Error e = etcd_->Put(key, value, etcd_->lease());
   if (!e.code) Remember(key, value);
   return e;
@@ -272,9 +289,8 @@ Error EtcdClusterStore::Reattach(const std::string& network, const std::string& 
 
 Error EtcdClusterStore::Detach(const std::string& network, const std::string& attachment,
                                const std::string& owner, const std::string& token) {
-  std::string key = AttachKey(network, attachment);
-  if (owner.empty()) return DetachUntokened(key);
-  std::string value = node_ + " " + owner + " " + token;
+  if (owner.empty()) return DetachUntokened(AttachKey(network, attachment));
+  auto [key, value] = AttachmentKv(network, attachment, owner, token);
   TxnRequest txn;
   RequireValue(&txn, key, value);
   AddDelete(txn.mutable_success(), key);

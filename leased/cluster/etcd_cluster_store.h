@@ -4,7 +4,8 @@
 //   attach/<network>/<attachment>    -> "<node> <owner> <token>" (this node's lease)
 //   node/<name>                      -> peer address              (this node's lease)
 // A binding is created with one Txn that requires the owner key and every address
-// key to be absent, so two nodes can never bind one address. A binding's version is
+// key to be absent, so two nodes can never bind one address; a new pod's attachment
+// is put in that same Txn's success branch (one round trip for its ADD). A binding's version is
 // the owner key's mod revision; every delete compares it (or the attachment's value)
 // in the same Txn.
 #pragma once
@@ -34,14 +35,15 @@ class EtcdClusterStore final : public ClusterStore {
   Result<std::vector<OwnedBinding>> BindingsOf(const std::string& network,
                                                const std::string& owner_prefix) override;
   Result<ClaimResult> Claim(const std::string& network, const std::string& owner,
-                            const ClusterBinding& want) override;
+                            const ClusterBinding& want, const AttachmentClaim* attach) override;
   Result<int64_t> TakeOver(const std::string& network, const std::string& owner,
                            const ClusterBinding& from) override;
   Result<ReleaseOutcome> Release(const std::string& network, const std::string& owner,
                                  const std::vector<std::string>& ips, int64_t revision,
                                  int64_t attachments_seen_at) override;
-  Error Attach(const std::string& network, const std::string& attachment, const std::string& owner,
-               const std::string& token, int64_t binding_revision) override;
+  Result<bool> Attach(const std::string& network, const std::string& attachment,
+                      const std::string& owner, const std::string& token,
+                      int64_t binding_revision) override;
   Error Reattach(const std::string& network, const std::string& attachment,
                  const std::string& owner, const std::string& token) override;
   Error Detach(const std::string& network, const std::string& attachment, const std::string& owner,
@@ -57,6 +59,11 @@ class EtcdClusterStore final : public ClusterStore {
       : etcd_(std::move(etcd)), node_(std::move(node)), peer_(std::move(peer)) {}
   void PutLeasedKeys(int64_t lease);
   void Remember(const std::string& key, const std::string& value);
+  // An attachment's key and value ("<node> <owner> <token>").
+  std::pair<std::string, std::string> AttachmentKv(const std::string& network,
+                                                   const std::string& attachment,
+                                                   const std::string& owner,
+                                                   const std::string& token) const;
   // A detach queued before attachments carried tokens: this node's key, as it is now.
   Error DetachUntokened(const std::string& key);
 

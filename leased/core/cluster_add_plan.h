@@ -1,7 +1,9 @@
 // A cluster-mode ADD in three steps (lease_add_cluster.cc): (1) under
 // LeaseService::mu_ it reads the local state; (2) holding only the owner's lock
-// (owner_locks.h) it agrees with the cluster store (etcd) and records the outcome
-// here; (3) under mu_ again, in the ADD's local transaction, it re-checks what the
+// (owner_locks.h) it agrees with the cluster store (etcd), registers the
+// attachment there (a new owner: in the claim's own Txn; a VM restarted on this
+// node: an Attach on the binding version its local lease records) and records the
+// outcome here; (3) under mu_ again, in the ADD's local transaction, it re-checks what the
 // outcome relies on and applies it. What step 2 did in etcd is listed here too, so a
 // failed step 3 can undo exactly that (conditionally, by version).
 #pragma once
@@ -41,8 +43,7 @@ struct ClusterAddPlan {
   // Addresses held back in this node's free sets while the ADD is in flight, so a
   // concurrent ADD of another owner cannot pick them; released after step 3.
   std::vector<IpAddress> reserved;
-  bool attached = false;  // step 2 registered the attachment (token below)
-  std::string token;
+  bool attached = false;  // step 2 may have registered the attachment (by its token)
   std::vector<v1::HandoffNotice> notices;  // sent once step 3 committed
 };
 

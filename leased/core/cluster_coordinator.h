@@ -45,11 +45,11 @@ class ClusterCoordinator {
 
   // ADD, step 2 (cluster_add_plan.h), holding the owner's lock but not
   // LeaseService::mu_ (it may take mu_ for moments, never across a store call): the
-  // binding the owner attaches to, agreed with the cluster. Fills *plan as it goes,
-  // also on failure, so the caller can undo what was done.
-  virtual Error PlanAdd(const AddIntent& in, ClusterAddPlan* plan) = 0;
-  // ADD, step 2: the cluster hears of the attachment before the local commit.
-  virtual Error Attach(const AttachmentRow& att, const ClusterAddPlan& plan) = 0;
+  // binding the owner attaches to, agreed with the cluster, and `att` registered
+  // there (the cluster hears of the attachment before the local commit; a new
+  // owner's claim carries it). Fills *plan as it goes, also on failure, so the
+  // caller can undo what was done.
+  virtual Error PlanAdd(const AddIntent& in, const AttachmentRow& att, ClusterAddPlan* plan) = 0;
   // ADD, step 3, with mu_ held inside the ADD's transaction: re-checks what the
   // plan relies on and writes its local part; returns the lease to attach to. Sets
   // ctx.fresh.
@@ -87,10 +87,9 @@ class ClusterCoordinator {
 class StandaloneCoordinator final : public ClusterCoordinator {
  public:
   bool clustered() const override { return false; }
-  Error PlanAdd(const AddIntent&, ClusterAddPlan*) override {
+  Error PlanAdd(const AddIntent&, const AttachmentRow&, ClusterAddPlan*) override {
     return MakeError(kInternal, "standalone node: no cluster to bind in");
   }
-  Error Attach(const AttachmentRow&, const ClusterAddPlan&) override { return Error{}; }
   Result<LeaseRow> ApplyAdd(AddContext&, const ClusterAddPlan&) override {
     return MakeError(kInternal, "standalone node: no cluster to bind in");
   }

@@ -3,13 +3,15 @@
 // vmipctl call or ADD of another owner on the node. Three steps
 // (cluster_add_plan.h): read under mu_, agree with the cluster under the owner's
 // lock only, then re-check and commit under mu_ (in a commit group, like
-// standalone ADDs). A failed ADD undoes its etcd writes by version.
+// standalone ADDs). A failed ADD undoes its etcd writes by version. A new pod's
+// ADD makes one etcd round trip: the claim carries the attachment.
 #include <cstdio>
 #include <random>
 
 #include "decision_log.h"
 #include "lease_service.h"
 #include "store_transaction.h"
+#include "test_gate.h"
 
 namespace vmip {
 namespace {
@@ -133,13 +135,10 @@ Result<v1::AddReply> LeaseService::AddClustered(const v1::AddRequest& req,
   ClusterAddPlan plan;
   AttachmentRow att{c.network(), c.container_id(), c.ifname(), c.netns(), node_,
                     0,           clock_(),         NewToken()};
-  Error e = coordinator_->PlanAdd(in, &plan);
-  if (!e.code) {
-    plan.attached = true;  // also when the call fails: it may have landed
-    e = coordinator_->Attach(att, plan);
-  }
+  Error e = coordinator_->PlanAdd(in, att, &plan);
   Result<v1::AddReply> reply = e;
   if (!e.code) {
+    PauseAtAddGate();  // test hook, inert unless VMIP_TEST_ADD_GATE names a file
     Error committed = commits_.Run([&] { reply = CommitClusterAdd(in, plan, att); });
     if (committed.code && reply.ok()) reply = committed;
   }

@@ -114,10 +114,10 @@ class LeaseService {
   // Told of every lease released back to the pool, with why. Set before serving.
   void SetReleaseObserver(ReleaseObserver* o) { release_observer_ = o; }
   // A second, read-only connection (LeaseStore::OpenReader) for the views that read
-  // only the table (ListLeases, CountLeasesByState, OwnerUids, VmsWithoutUid): they
-  // then never wait for or hold mu_, so vmipctl, a metrics scrape or the Kubernetes
-  // releaser on 100,000 leases does not stall ADDs and DELs. Not owned; set before
-  // serving. Without it they read the store under mu_.
+  // only the table (ListLeases, History, CountLeasesByState, OwnerUids, VmsWithoutUid):
+  // they then never wait for or hold mu_, so vmipctl, a metrics scrape or the
+  // Kubernetes releaser on 100,000 leases does not stall ADDs and DELs. Not owned;
+  // set before serving. Without it they read the store under mu_.
   void SetViewReader(LeaseStore* reader) { reader_ = reader; }
 
  private:
@@ -229,7 +229,7 @@ class LeaseService {
   //  - the coordinator's hand-off notice queues (cluster_store_coordinator.h).
   // The cluster store and peers are not guarded by it: quorum reads, outbox
   // replay, attachment resync, hand-off sends and ADD's binding/attach calls
-  // (coordinator_->PlanAdd, Attach, UndoAdd: under the owner's lock, owner_locks_)
+  // (coordinator_->PlanAdd, UndoAdd: under the owner's lock, owner_locks_)
   // run without it (versions and ADD's step 3 re-check what they read); the
   // cluster release's and expiry's compare-and-swap are made while holding it, so
   // they order with local commits.

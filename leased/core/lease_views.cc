@@ -139,13 +139,15 @@ v1::DaemonStatusReply LeaseService::DaemonStatus(bool check_ready) {
 namespace vmip {
 
 v1::HistoryReply LeaseService::History(const v1::HistoryRequest& req) {
-  std::lock_guard<std::mutex> lock(mu_);
   int64_t limit = req.limit() ? req.limit() : 100;
-  ReadSession session(store_);
-  auto events = store_->Events(req.network(), req.vm().empty() ? "" : "vm:" + req.vm(),
-                               req.ip().empty() ? "" : Canonical(req.ip()), limit);
+  auto [events, oldest] = View([&](LeaseStore* s, ReadSession& session) {
+    Error e = session.Snapshot();
+    auto ev = s->Events(req.network(), req.vm().empty() ? "" : "vm:" + req.vm(),
+                        req.ip().empty() ? "" : Canonical(req.ip()), limit);
+    if (e.code) ev = e;
+    return std::make_pair(std::move(ev), s->OldestEventAt());
+  });
   if (!events.ok()) return WithError<v1::HistoryReply>(events.error());
-  auto oldest = store_->OldestEventAt();
   if (!oldest.ok()) return WithError<v1::HistoryReply>(oldest.error());
   v1::HistoryReply reply;
   reply.set_oldest_at(oldest.value());

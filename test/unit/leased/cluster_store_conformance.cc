@@ -18,7 +18,7 @@ using Ips = std::vector<std::string>;
 // Claims ips for owner from `node`'s store; the claim must succeed.
 ClusterBinding Bind(ClusterStore& s, const std::string& network, const std::string& owner,
                     const Ips& ips, const std::string& node) {
-  auto c = s.Claim(network, owner, ClusterBinding{ips, node, 0});
+  auto c = s.Claim(network, owner, ClusterBinding{ips, node, 0}, nullptr);
   REQUIRE(c.ok());
   REQUIRE(c.value().claimed);
   REQUIRE(c.value().revision > 0);
@@ -43,6 +43,13 @@ ReleaseOutcome ReleaseOf(ClusterStore& s, const std::string& network, const std:
   auto r = s.Release(network, owner, b.ips, b.revision, attachments_seen_at);
   REQUIRE(r.ok());
   return r.value();
+}
+
+// An Attach's answer, readable in a CHECK: "attached", "changed" (the binding is
+// not that version: nothing written) or "error".
+std::string Outcome(const Result<bool>& r) {
+  if (!r.ok()) return "error";
+  return r.value() ? "attached" : "changed";
 }
 
 std::vector<std::string> AttachmentsOn(ClusterStore& s, const std::string& network) {
@@ -84,14 +91,14 @@ void CheckClaimRefusals(const ClusterStoreFactory& make) {
   INFO("claim refused: owner bound, or an address taken");
   auto a = make("a"), b = make("b");
   ClusterBinding bound = Bind(*a, "refuse", kVm1, {"10.2.0.2"}, "a");
-  auto again = b->Claim("refuse", kVm1, ClusterBinding{{"10.2.0.9"}, "b", 0});
+  auto again = b->Claim("refuse", kVm1, ClusterBinding{{"10.2.0.9"}, "b", 0}, nullptr);
   REQUIRE(again.ok());
   CHECK(!again.value().claimed);
   REQUIRE(again.value().existing);
   CHECK(again.value().existing->ips == bound.ips);
   CHECK(again.value().existing->node == "a");
   CHECK(again.value().existing->revision == bound.revision);
-  auto taken = b->Claim("refuse", kVm2, ClusterBinding{{"10.2.0.3", "10.2.0.2"}, "b", 0});
+  auto taken = b->Claim("refuse", kVm2, ClusterBinding{{"10.2.0.3", "10.2.0.2"}, "b", 0}, nullptr);
   REQUIRE(taken.ok());
   CHECK(!taken.value().claimed);
   CHECK(!taken.value().existing);
@@ -114,7 +121,7 @@ void CheckClaimRaceHasOneWinner(const ClusterStoreFactory& make) {
     auto race = [&](ClusterStore& s, const std::string& owner, Result<ClaimResult>* out) {
       ready++;
       while (ready < 2) std::this_thread::yield();
-      *out = s.Claim("race", owner + std::to_string(i), ClusterBinding{{ip}, "x", 0});
+      *out = s.Claim("race", owner + std::to_string(i), ClusterBinding{{ip}, "x", 0}, nullptr);
     };
     std::thread ta(race, std::ref(*a), kVm1, &ra), tb(race, std::ref(*b), kVm2, &rb);
     ta.join();
@@ -188,7 +195,7 @@ void CheckReleaseSeesNewAttachments(const ClusterStoreFactory& make) {
   REQUIRE(seen.ok());
   CHECK(seen.value().list.empty());
   CHECK(seen.value().revision >= bound.revision);
-  REQUIRE(b->Attach("seen", "c9#eth0", kVm1, "t9", bound.revision).code == 0);
+  REQUIRE(Outcome(b->Attach("seen", "c9#eth0", kVm1, "t9", bound.revision)) == "attached");
   CHECK(ReleaseOf(*a, "seen", kVm1, bound, seen.value().revision) == ReleaseOutcome::kChanged);
   CHECK(Find(*a, "seen", kVm1));
   REQUIRE(b->Detach("seen", "c9#eth0", kVm1, "t9").code == 0);
@@ -198,7 +205,8 @@ void CheckReleaseSeesNewAttachments(const ClusterStoreFactory& make) {
   CHECK(quiet.value().revision > seen.value().revision);
   // An attachment on another network does not concern this one.
   ClusterBinding elsewhere = Bind(*b, "seen-other", kVm2, {"10.6.0.3"}, "b");
-  REQUIRE(b->Attach("seen-other", "c2#eth0", kVm2, "t2", elsewhere.revision).code == 0);
+  REQUIRE(Outcome(b->Attach("seen-other", "c2#eth0", kVm2, "t2", elsewhere.revision)) ==
+          "attached");
   CHECK(ReleaseOf(*a, "seen", kVm1, bound, quiet.value().revision) == ReleaseOutcome::kReleased);
   CHECK(Bound(*a, "seen").empty());
 }
@@ -206,16 +214,16 @@ void CheckReleaseSeesNewAttachments(const ClusterStoreFactory& make) {
 void CheckAttachNeedsTheCurrentBinding(const ClusterStoreFactory& make) {
   INFO("attach only while the binding is that revision");
   auto a = make("a"), b = make("b");
-  CHECK(a->Attach("attach", "c0#eth0", kVm1, "t0", 12345).code == kTryAgainLater);  // unbound
-  CHECK(a->Attach("attach", "c0#eth0", kVm1, "t0", 0).code != 0);  // version 0 names nothing
+  CHECK(Outcome(a->Attach("attach", "c0#eth0", kVm1, "t0", 12345)) == "changed");  // unbound
+  CHECK(Outcome(a->Attach("attach", "c0#eth0", kVm1, "t0", 0)) == "error");  // version 0: nothing
   ClusterBinding bound = Bind(*a, "attach", kVm1, {"10.7.0.2"}, "a");
-  CHECK(a->Attach("attach", "c1#eth0", kVm1, "t1", bound.revision - 1).code == kTryAgainLater);
+  CHECK(Outcome(a->Attach("attach", "c1#eth0", kVm1, "t1", bound.revision - 1)) == "changed");
   CHECK(AttachmentsOn(*a, "attach").empty());
-  REQUIRE(a->Attach("attach", "c1#eth0", kVm1, "t1", bound.revision).code == 0);
+  REQUIRE(Outcome(a->Attach("attach", "c1#eth0", kVm1, "t1", bound.revision)) == "attached");
   auto taken = b->TakeOver("attach", kVm1, bound);
   REQUIRE(taken.ok());
-  CHECK(a->Attach("attach", "c2#eth0", kVm1, "t2", bound.revision).code == kTryAgainLater);
-  REQUIRE(b->Attach("attach", "c3#eth0", kVm1, "t3", taken.value()).code == 0);
+  CHECK(Outcome(a->Attach("attach", "c2#eth0", kVm1, "t2", bound.revision)) == "changed");
+  REQUIRE(Outcome(b->Attach("attach", "c3#eth0", kVm1, "t3", taken.value())) == "attached");
   // Re-registering what a node committed needs no binding check.
   REQUIRE(a->Reattach("attach", "c4#eth0", kVm1, "t4").code == 0);
   CHECK(AttachmentsOn(*b, "attach") == std::vector<std::string>{"attach c1#eth0 a " + kVm1,
@@ -232,14 +240,15 @@ void CheckDetachNamesOwnerAndToken(const ClusterStoreFactory& make) {
   auto a = make("a");
   ClusterBinding bound = Bind(*a, "detach", kVm1, {"10.8.0.2"}, "a");
   const std::vector<std::string> one = {"detach c1#eth0 a " + kVm1};
-  REQUIRE(a->Attach("detach", "c1#eth0", kVm1, "t1", bound.revision).code == 0);
+  REQUIRE(Outcome(a->Attach("detach", "c1#eth0", kVm1, "t1", bound.revision)) == "attached");
   REQUIRE(a->Detach("detach", "c1#eth0", kVm2, "t1").code == 0);  // another owner: no-op
   CHECK(AttachmentsOn(*a, "detach") == one);
   REQUIRE(a->Detach("detach", "c1#eth0", kVm1, "t0").code == 0);  // another token: no-op
   CHECK(AttachmentsOn(*a, "detach") == one);
   REQUIRE(a->Detach("detach", "c1#eth0", kVm1, "t1").code == 0);
   CHECK(AttachmentsOn(*a, "detach").empty());
-  REQUIRE(a->Attach("detach", "c1#eth0", kVm1, "t2", bound.revision).code == 0);  // same key
+  REQUIRE(Outcome(a->Attach("detach", "c1#eth0", kVm1, "t2", bound.revision)) ==
+          "attached");                                            // same key
   REQUIRE(a->Detach("detach", "c1#eth0", kVm1, "t1").code == 0);  // late replay of the old one
   CHECK(AttachmentsOn(*a, "detach") == one);
   REQUIRE(a->Detach("detach", "c9#eth0", kVm1, "t1").code == 0);  // never attached: no-op
@@ -288,10 +297,40 @@ void CheckNodesListsLiveNodes(const ClusterStoreFactory& make) {
   CHECK(!nodes.value().at("node-b").empty());
 }
 
+void CheckClaimCarriesTheAttachment(const ClusterStoreFactory& make) {
+  INFO("a claim with an attachment writes both or neither");
+  auto a = make("a"), b = make("b");
+  AttachmentClaim c1{"c1#eth0", "t1"}, c2{"c2#eth0", "t2"}, c3{"c3#eth0", "t3"};
+  auto won = a->Claim("carry", kVm1, ClusterBinding{{"10.10.0.2"}, "a", 0}, &c1);
+  REQUIRE(won.ok());
+  REQUIRE(won.value().claimed);
+  CHECK(AttachmentsOn(*b, "carry") == std::vector<std::string>{"carry c1#eth0 a " + kVm1});
+  // Refused because the owner is bound, or because an address is another owner's:
+  // no attachment, no binding, no address.
+  auto bound = b->Claim("carry", kVm1, ClusterBinding{{"10.10.0.3"}, "b", 0}, &c2);
+  REQUIRE(bound.ok());
+  CHECK(!bound.value().claimed);
+  CHECK(bound.value().existing);
+  auto taken = b->Claim("carry", kVm2, ClusterBinding{{"10.10.0.3", "10.10.0.2"}, "b", 0}, &c3);
+  REQUIRE(taken.ok());
+  CHECK(!taken.value().claimed);
+  CHECK(taken.value().taken_ip == "10.10.0.2");
+  CHECK(AttachmentsOn(*b, "carry") == std::vector<std::string>{"carry c1#eth0 a " + kVm1});
+  CHECK(Bound(*b, "carry") == Ips{"10.10.0.2"});
+  CHECK(!Find(*b, "carry", kVm2));
+  // A failed ADD's undo: the attachment by its token, then the binding by its version.
+  REQUIRE(a->Detach("carry", "c1#eth0", kVm1, "t1").code == 0);
+  ClusterBinding mine{{"10.10.0.2"}, "a", won.value().revision};
+  CHECK(ReleaseOf(*a, "carry", kVm1, mine) == ReleaseOutcome::kReleased);
+  CHECK(AttachmentsOn(*b, "carry").empty());
+  CHECK(Bound(*b, "carry").empty());
+}
+
 void RunClusterStoreConformance(const ClusterStoreFactory& make) {
   CheckClaimOfFreeAddresses(make);
   CheckClaimRefusals(make);
   CheckClaimRaceHasOneWinner(make);
+  CheckClaimCarriesTheAttachment(make);
   CheckTakeOverNamesTheRevision(make);
   CheckReleaseNamesTheRevision(make);
   CheckReleaseSeesNewAttachments(make);

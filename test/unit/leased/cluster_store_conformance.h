@@ -24,6 +24,7 @@ void RunClusterStoreConformance(const ClusterStoreFactory& make);
 void CheckClaimOfFreeAddresses(const ClusterStoreFactory& make);
 void CheckClaimRefusals(const ClusterStoreFactory& make);
 void CheckClaimRaceHasOneWinner(const ClusterStoreFactory& make);
+void CheckClaimCarriesTheAttachment(const ClusterStoreFactory& make);
 void CheckTakeOverNamesTheRevision(const ClusterStoreFactory& make);
 void CheckReleaseNamesTheRevision(const ClusterStoreFactory& make);
 void CheckReleaseSeesNewAttachments(const ClusterStoreFactory& make);

@@ -99,10 +99,12 @@ TEST_CASE("etcd: a detach without owner and token removes only this node's attac
   Etcd etcd;
   auto a = etcd.Store("a");
   auto b = etcd.Store("b");
-  auto c = a->Claim("net1", kOwner, ClusterBinding{{"10.9.0.7"}, "a", 0});
+  auto c = a->Claim("net1", kOwner, ClusterBinding{{"10.9.0.7"}, "a", 0}, nullptr);
   REQUIRE(c.ok());
   REQUIRE(c.value().claimed);
-  REQUIRE(a->Attach("net1", "c1#eth0", kOwner, "t1", c.value().revision).code == 0);
+  auto attached = a->Attach("net1", "c1#eth0", kOwner, "t1", c.value().revision);
+  REQUIRE(attached.ok());
+  REQUIRE(attached.value());
   REQUIRE(b->Detach("net1", "c1#eth0", "", "").code == 0);  // not b's: kept
   CHECK(a->Attachments("net1").value().list.size() == 1);
   REQUIRE(a->Detach("net1", "c1#eth0", "", "").code == 0);

@@ -37,7 +37,7 @@ class FakeClusterStore final : public ClusterStore {
   }
 
   Result<ClaimResult> Claim(const std::string& network, const std::string& owner,
-                            const ClusterBinding& want) override {
+                            const ClusterBinding& want, const AttachmentClaim* attach) override {
     ClaimResult out;
     {
       std::lock_guard<std::mutex> lock(b_->mu_);
@@ -55,6 +55,7 @@ class FakeClusterStore final : public ClusterStore {
       out.revision = ++b_->revision_;
       b_->owners_[FakeClusterBackend::Key(network, owner)] = {want.ips, want.node, out.revision};
       for (const auto& ip : want.ips) b_->addrs_[FakeClusterBackend::Key(network, ip)] = owner;
+      if (attach) PutAt(network, attach->attachment, owner, attach->token, out.revision);
     }
     b_->Notify(Changes(network, want.ips, true));
     return out;
@@ -95,14 +96,15 @@ class FakeClusterStore final : public ClusterStore {
     return ReleaseOutcome::kReleased;
   }
 
-  Error Attach(const std::string& network, const std::string& attachment, const std::string& owner,
-               const std::string& token, int64_t binding_revision) override {
+  Result<bool> Attach(const std::string& network, const std::string& attachment,
+                      const std::string& owner, const std::string& token,
+                      int64_t binding_revision) override {
     if (binding_revision <= 0) return MakeError(kInternal, "no version of " + owner + " to join");
     std::lock_guard<std::mutex> lock(b_->mu_);
     if (b_->OwnerRevision(FakeClusterBackend::Key(network, owner)) != binding_revision)
-      return MakeError(kTryAgainLater, "the binding of " + owner + " changed during this ADD");
+      return false;
     Put(network, attachment, owner, token);
-    return Error{};
+    return true;
   }
 
   Error Reattach(const std::string& network, const std::string& attachment,
@@ -184,8 +186,13 @@ class FakeClusterStore final : public ClusterStore {
   }
   void Put(const std::string& network, const std::string& attachment, const std::string& owner,
            const std::string& token) {
+    PutAt(network, attachment, owner, token, ++b_->revision_);
+  }
+  // At a given revision: a claim's attachment shares the claim's (one etcd Txn).
+  void PutAt(const std::string& network, const std::string& attachment, const std::string& owner,
+             const std::string& token, int64_t revision) {
     b_->attachments_[FakeClusterBackend::Key(network, attachment)] = {node_, owner, token,
-                                                                      ++b_->revision_};
+                                                                      revision};
   }
 
   FakeClusterBackend* b_;

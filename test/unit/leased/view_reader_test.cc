@@ -1,6 +1,6 @@
 // LeaseService::SetViewReader (lease_service.h): on a second, read-only connection the
-// table views (vmipctl leases, the metrics' lease counts, the Kubernetes releaser's
-// reads) answer while the service lock is held, and each answer shows the last commit.
+// table views (vmipctl leases and history, the metrics' lease counts, the Kubernetes
+// releaser's reads) answer while the service lock is held, and each shows the last commit.
 // Without a reader they wait for the lock, as before.
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -43,10 +43,12 @@ TEST_CASE("view reader: the table views answer while the service lock is held") 
     auto counts = std::async(std::launch::async, [&] { return Leases(*s.svc); });
     auto owners = std::async(std::launch::async, [&] { return s.svc->OwnerUids(); });
     auto learn = std::async(std::launch::async, [&] { return s.svc->VmsWithoutUid(); });
+    auto history = std::async(std::launch::async, [&] { return s.svc->History({}); });
     REQUIRE(list.wait_for(5s) == std::future_status::ready);
     REQUIRE(counts.wait_for(5s) == std::future_status::ready);
     REQUIRE(owners.wait_for(5s) == std::future_status::ready);
     REQUIRE(learn.wait_for(5s) == std::future_status::ready);
+    REQUIRE(history.wait_for(5s) == std::future_status::ready);
     v1::ListLeasesReply leases = list.get();
     CHECK(leases.error().code() == 0);
     CHECK(leases.leases_size() == 2);
@@ -59,6 +61,9 @@ TEST_CASE("view reader: the table views answer while the service lock is held") 
     auto uidless = learn.get();
     REQUIRE(uidless.ok());
     CHECK(uidless.value().empty());
+    v1::HistoryReply events = history.get();
+    CHECK(events.error().code() == 0);
+    CHECK(events.events_size() >= 5);  // bind + attach of each lease, uid-learned
   }
   // Each view ends its read: the next one shows a newer commit.
   REQUIRE(s.svc->Add(testing::PodAdd("c3")).error().code() == 0);
