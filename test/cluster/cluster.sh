@@ -129,10 +129,7 @@ n12_acked=$(cat <(storm_results n1) <(storm_results n2) | grep -c '^0$' || true)
 failed_codes=$( (storm_results n1; storm_results n2; storm_results n3) | grep -v '^0$' | sort -u | paste -sd, -)
 expect_match "a failed storm ADD is code 11 only" '^(11)?$' "$failed_codes"
 # A VM's address is bound on every node it ran on; two owners for one address never.
-local_dups=$(for i in 1 2 3; do
-  sqlite3 "$T/n$i.db" "select a.ip, l.owner_kind || ':' || l.owner from addresses a join leases l on l.id = a.lease_id"
-done | sort -u | cut -d'|' -f1 | uniq -d | paste -sd, -)
-expect_eq "no address held by two owners across the nodes" "" "$local_dups"
+expect_eq "no address held by two owners across the nodes" "" "$(local_duplicates)"
 if etcd_addrs=$(etcd_keys "/vmip/v1/addr/$NET/"); then
   missing=$(comm -23 <(sort -u <<<"$acked") <(tr , '\n' <<<"$etcd_addrs" | sort) | paste -sd, -)
   expect_eq "every acknowledged address ($n_acked) is bound in etcd" "" "$missing"

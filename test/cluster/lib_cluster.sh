@@ -89,3 +89,17 @@ setup_cluster() {
   for i in 1 2 3; do start_node "$i"; done
 }
 nctl() { "$VMIPCTL" --socket "$T/$1.sock" "${@:2}"; }
+# The addresses two owners hold across the three nodes' lease tables, comma-joined.
+local_duplicates() {
+  local i
+  for i in 1 2 3; do
+    sqlite3 "$T/n$i.db" "select a.ip, l.owner_kind || ':' || l.owner from addresses a join leases l on l.id = a.lease_id"
+  done | sort -u | cut -d'|' -f1 | uniq -d | paste -sd, -
+}
+# expect_one_owner_per_address [STEP]: no address has two owners across the nodes'
+# tables, and each node's `vmipctl check` passes.
+expect_one_owner_per_address() {
+  local p=${1:+$1: } i
+  expect_eq "${p}no address held by two owners across the nodes" "" "$(local_duplicates)"
+  for i in 1 2 3; do nctl "n$i" check >/dev/null && pass "${p}n$i check ok" || fail "${p}n$i check: $(nctl "n$i" check)"; done
+}

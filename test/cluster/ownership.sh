@@ -124,10 +124,6 @@ expect_eq "r1's attachment is back too" 1 \
   "$(etcdctl_ get --prefix "/vmip/v1/attach/$NET/" --keys-only | grep -c "/attach/$NET/r1#eth0\$" || true)"
 
 echo "# invariant: no address bound to two owners, on any node or in etcd"
-dups=$(for i in 1 2 3; do
-  sqlite3 "$T/n$i.db" "select a.ip, l.owner_kind || ':' || l.owner from addresses a join leases l on l.id = a.lease_id"
-done | sort -u | cut -d'|' -f1 | uniq -d | paste -sd, -)
-expect_eq "no address held by two owners across the nodes" "" "$dups"
-for i in 1 2 3; do nctl "n$i" check >/dev/null && pass "n$i check ok" || fail "n$i check: $(nctl n$i check)"; done
+expect_one_owner_per_address
 
 finish
